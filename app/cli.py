@@ -1,0 +1,143 @@
+"""The `gsr` command for operators: serve, migrate, validate and inspect the catalogue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.core.config import get_settings
+
+cli = typer.Typer(
+    help="gsr-assess: national self-assessment against the GSR.", no_args_is_help=True
+)
+catalogue_cli = typer.Typer(
+    help="Validate and inspect the capability catalogue.", no_args_is_help=True
+)
+db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
+demo_cli = typer.Typer(help="Demonstration data.", no_args_is_help=True)
+cli.add_typer(catalogue_cli, name="catalogue")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(demo_cli, name="demo")
+
+
+@catalogue_cli.command("validate")
+def catalogue_validate(
+    path: Annotated[
+        Path | None, typer.Argument(help="Catalogue folder (default: configured)")
+    ] = None,
+) -> None:
+    """Check every rule of the catalogue format; list every problem with file and line."""
+    from app.catalogue.loader import CatalogueError, load_catalogue
+
+    folder = path or get_settings().catalogue_path
+    try:
+        loaded = load_catalogue(folder)
+    except CatalogueError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{len(exc.problems)} problem(s) in {folder}", err=True)
+        raise typer.Exit(1) from None
+    catalogue = loaded.catalogue
+    typer.echo(
+        f"OK: catalogue {catalogue.id} {catalogue.version}: {len(catalogue.areas)} areas, "
+        f"{len(catalogue.capabilities())} capabilities, "
+        f"{len(catalogue.indicator_keys())} indicators; {loaded.content_hash}"
+    )
+
+
+@catalogue_cli.command("show")
+def catalogue_show(
+    path: Annotated[
+        Path | None, typer.Argument(help="Catalogue folder (default: configured)")
+    ] = None,
+    locale: Annotated[str, typer.Option(help="Language of the titles")] = "en",
+) -> None:
+    """List areas and capabilities with their indicator counts."""
+    from app.catalogue.loader import CatalogueError, load_catalogue
+
+    try:
+        loaded = load_catalogue(path or get_settings().catalogue_path)
+    except CatalogueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    catalogue = loaded.catalogue
+    typer.echo(f"{catalogue.title.get(locale)} (version {catalogue.version})")
+    typer.echo(f"hash {loaded.content_hash}")
+    for area in catalogue.areas:
+        count = sum(len(c.indicators) for c in area.capabilities)
+        typer.echo(
+            f"\n{area.title.get(locale)} [{area.id}]: "
+            f"{len(area.capabilities)} capabilities, {count} indicators"
+        )
+        for capability in area.capabilities:
+            mnr = ", ".join(str(n) for n in capability.mnr)
+            typer.echo(
+                f"  {capability.id:<28} {len(capability.indicators)} indicators  "
+                f"MNR {mnr:<8} {capability.title.get(locale)}"
+            )
+
+
+@catalogue_cli.command("schema")
+def catalogue_schema(
+    output: Annotated[
+        Path | None, typer.Option(help="File to write (default: capabilities/schema.json)")
+    ] = None,
+) -> None:
+    """Write the JSON Schema of the catalogue files, generated from the models."""
+    from app.catalogue.schema import json_schema
+
+    target = output or get_settings().catalogue_path / "schema.json"
+    target.write_text(
+        json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    typer.echo(f"wrote {target}")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations to the configured database."""
+    from app.core.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Seed demo countries, users and assessments (idempotent)."""
+    from app.demo import load_demo
+
+    for line in load_demo():
+        typer.echo(line)
+
+
+@cli.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    reload: bool = False,
+) -> None:
+    """Serve the web application and API."""
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level=get_settings().log_level,
+    )
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

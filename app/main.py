@@ -1,0 +1,68 @@
+"""Application factory: wiring only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import inspect
+
+import app
+from app.catalogue import service as catalogue_service
+from app.catalogue.loader import load_catalogue
+from app.catalogue.router import router as catalogue_router
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine, session_factory
+from app.core.health import router as health_router
+from app.countries import service as country_service
+
+logger = logging.getLogger("gsr")
+
+
+class DatabaseNotReady(RuntimeError):
+    pass
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for settings (the environment's by default)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        application.state.engine = engine
+        application.state.sessionmaker = session_factory(engine)
+        _prepare(application, settings)
+        yield
+        engine.dispose()
+
+    application = FastAPI(
+        title="gsr-assess",
+        version=app.__version__,
+        summary="National self-assessment against the Global Strategic Response",
+        lifespan=lifespan,
+    )
+    application.state.settings = settings
+    application.include_router(health_router)
+    application.include_router(catalogue_router, prefix="/api/v1")
+    return application
+
+
+def _prepare(application: FastAPI, settings: Settings) -> None:
+    """Load and store the catalogue, refresh reference data; refuse to start if unusable."""
+    loaded = load_catalogue(settings.catalogue_path)
+    with application.state.sessionmaker.begin() as session:
+        if not inspect(session.connection()).has_table("alembic_version"):
+            raise DatabaseNotReady("the database has no schema yet: run `gsr db upgrade` first")
+        version = catalogue_service.register_version(session, loaded)
+        country_service.sync_countries(session)
+        application.state.catalogue = loaded
+        application.state.catalogue_version_id = version.id
+    logger.info(
+        "catalogue %s %s loaded (%s)",
+        loaded.catalogue.id,
+        loaded.catalogue.version,
+        loaded.content_hash,
+    )

@@ -1,0 +1,34 @@
+"""Every table, imported in one place for Alembic and for create-all in tools."""
+
+from app.accounts.models import ApiToken, LoginAttempt, User, UserSession
+from app.assessments.models import (
+    ActionItem,
+    Answer,
+    AnswerChange,
+    AreaAssignment,
+    Assessment,
+    Comment,
+    Target,
+)
+from app.audit.models import AuditEvent
+from app.catalogue.models import CatalogueVersion
+from app.core.db import Base
+from app.countries.models import Country
+
+__all__ = [
+    "ActionItem",
+    "Answer",
+    "AnswerChange",
+    "ApiToken",
+    "AreaAssignment",
+    "Assessment",
+    "AuditEvent",
+    "Base",
+    "CatalogueVersion",
+    "Comment",
+    "Country",
+    "LoginAttempt",
+    "Target",
+    "User",
+    "UserSession",
+]
