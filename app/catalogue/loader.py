@@ -101,6 +101,8 @@ class _YamlFile:
                     )
                 seen.add(key)
                 self._index(value_node, (*path, key))
+                # Point at the key's line: a block value starts on the line after it.
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
                 self._index(item, (*path, index))
