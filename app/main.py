@@ -10,13 +10,17 @@ from fastapi import FastAPI
 from sqlalchemy import inspect
 
 import app
+from app.accounts.router import router as accounts_router
+from app.assessments.router import router as assessments_router
 from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
 from app.catalogue.router import router as catalogue_router
+from app.core import handlers
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, session_factory
 from app.core.health import router as health_router
 from app.countries import service as country_service
+from app.web import router as web
 
 logger = logging.getLogger("gsr")
 
@@ -46,7 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     application.state.settings = settings
     application.include_router(health_router)
+    handlers.install(application)
     application.include_router(catalogue_router, prefix="/api/v1")
+    application.include_router(accounts_router, prefix="/api/v1")
+    application.include_router(assessments_router, prefix="/api/v1")
+    web.install(application)
+    application.include_router(web.router)
     return application
 
 

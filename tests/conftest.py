@@ -93,3 +93,22 @@ def session(engine: Engine) -> Iterator[Session]:
         session.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def app_client(database: TestDatabase) -> Iterator:
+    """The real application on the test database, started once per backend."""
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.main import create_app
+
+    with TestClient(create_app(Settings(database_url=database.url))) as client:
+        yield client
+
+
+@pytest.fixture
+def world(app_client):
+    from tests.api_world import make_world
+
+    return make_world(app_client)

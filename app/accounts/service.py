@@ -1,0 +1,294 @@
+"""Accounts: users and roles, log-in with throttling, web sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.accounts.models import COUNTRY_ROLES, ApiToken, LoginAttempt, Role, User, UserSession
+from app.audit import service as audit
+from app.core.db import utcnow
+from app.core.errors import Invalid, NotFound, Throttled
+from app.core.security import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    new_token,
+    token_hash,
+    verify_password,
+)
+from app.countries import service as country_service
+
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_CLIENT = 20
+API_TOKEN_PREFIX = "gsr_"
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or len(email) > 254 or " " in email:
+        raise Invalid("enter a valid e-mail address", field="email")
+    return email
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+
+
+def _role_and_country(
+    session: Session, role: str, country_code: str | None
+) -> tuple[Role, int | None]:
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise Invalid(
+            f"unknown role; choose one of {', '.join(r.value for r in Role)}", field="role"
+        ) from None
+    if parsed in COUNTRY_ROLES:
+        country = country_service.get_by_code(session, country_code or "")
+        if country is None:
+            raise Invalid("a country role needs a valid country code", field="country")
+        return parsed, country.id
+    if country_code:
+        raise Invalid("alliance roles belong to no country", field="country")
+    return parsed, None
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    country_code: str | None = None,
+    password: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create a user; a user without a password cannot log in until one is set."""
+    email = normalise_email(email)
+    full_name = full_name.strip()
+    if not full_name or len(full_name) > 200:
+        raise Invalid("enter a name of 1 to 200 characters", field="full_name")
+    parsed_role, country_id = _role_and_country(session, role, country_code)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Invalid("a user with this e-mail address already exists", field="email")
+    if password is not None:
+        _check_password(password)
+    user = User(
+        email=email,
+        full_name=full_name,
+        role=parsed_role.value,
+        country_id=country_id,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.created",
+        country_id=country_id,
+        target=("user", user.id),
+        details={"role": user.role},
+    )
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+def find_user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with e-mail address {email}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def set_role(
+    session: Session, *, user: User, role: str, country_code: str | None, actor: User | None = None
+) -> User:
+    parsed_role, country_id = _role_and_country(session, role, country_code)
+    old = (user.role, user.country_id)
+    user.role, user.country_id = parsed_role.value, country_id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.role_changed",
+        country_id=country_id,
+        target=("user", user.id),
+        details={"from": old[0], "to": user.role, "from_country": old[1]},
+    )
+    return user
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def set_active(session: Session, *, user: User, active: bool, actor: User | None = None) -> None:
+    """Enable or disable a user; disabling ends their sessions and revokes their tokens."""
+    user.is_active = active
+    if not active:
+        session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.enabled" if active else "user.disabled",
+        country_id=user.country_id,
+        target=("user", user.id),
+    )
+
+
+def _recent_failures(session: Session, column, value: str) -> int:
+    since = utcnow() - THROTTLE_WINDOW
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.attempted_at)).where(
+            column == value, LoginAttempt.succeeded.is_(True)
+        )
+    )
+    if last_success and last_success > since:
+        since = last_success
+    return (
+        session.scalar(
+            select(func.count()).where(
+                column == value,
+                LoginAttempt.succeeded.is_(False),
+                LoginAttempt.attempted_at > since,
+            )
+        )
+        or 0
+    )
+
+
+def authenticate(session: Session, *, email: str, password: str, client: str = "") -> User:
+    """The user for these credentials; throttled after repeated failures.
+
+    Unknown e-mail and wrong password get the same answer, so the form cannot be used
+    to find out who has an account.
+    """
+    email = email.strip().lower()[:254]
+    client = client[:64]
+    account_failures = _recent_failures(session, LoginAttempt.email, email)
+    client_failures = _recent_failures(session, LoginAttempt.client, client) if client else 0
+    if account_failures >= MAX_FAILURES_PER_ACCOUNT or client_failures >= MAX_FAILURES_PER_CLIENT:
+        raise Throttled(
+            "too many failed log-ins: wait 15 minutes before trying again",
+            retry_after=int(THROTTLE_WINDOW.total_seconds()),
+        )
+    user = session.scalar(select(User).where(User.email == email))
+    ok = verify_password(password, user.password_hash if user else None)
+    ok = ok and user is not None and user.is_active
+    session.add(
+        LoginAttempt(email=email, client=client, succeeded=ok, failures_before=account_failures)
+    )
+    session.flush()
+    if not ok:
+        raise Invalid("e-mail address or password not recognised", field="password")
+    user.last_login_at = utcnow()
+    audit.record(session, actor=user, action="user.logged_in", country_id=user.country_id)
+    return user
+
+
+def start_session(session: Session, *, user: User, hours: int) -> tuple[str, UserSession]:
+    """A new web session; returns the cookie token (shown once) and the stored row."""
+    token = new_token()
+    row = UserSession(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        csrf_token=new_token(),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def session_user(session: Session, token: str) -> tuple[User, UserSession] | None:
+    """The user of a live session token, or None if unknown, expired or disabled."""
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    row.last_seen_at = utcnow()
+    return user, row
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+
+
+def issue_api_token(session: Session, *, user: User, name: str) -> tuple[str, ApiToken]:
+    """A personal API token: the secret is returned once and only its hash is kept."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Invalid("give the token a name of 1 to 100 characters", field="name")
+    token = new_token(API_TOKEN_PREFIX)
+    row = ApiToken(user_id=user.id, name=name, prefix=token[:10], token_hash=token_hash(token))
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=user,
+        action="api_token.issued",
+        country_id=user.country_id,
+        target=("api_token", row.id),
+    )
+    return token, row
+
+
+def token_user(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    row.last_used_at = utcnow()
+    return user
+
+
+def list_api_tokens(session: Session, *, user: User) -> list[ApiToken]:
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
+    )
+
+
+def revoke_api_token(session: Session, *, user: User, token_id: int) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("token not found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor=user,
+            action="api_token.revoked",
+            country_id=user.country_id,
+            target=("api_token", row.id),
+        )
+    return row

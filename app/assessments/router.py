@@ -1,0 +1,328 @@
+"""Assessments API: everything the questionnaire pages do, as JSON under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from app.accounts.dependencies import CurrentUser
+from app.assessments import service
+from app.assessments.models import Answer, Assessment
+from app.assessments.schemas import (
+    AnswerChangeOut,
+    AnswerInput,
+    AnswerOut,
+    AssessmentCreate,
+    AssessmentOut,
+    AssignmentInput,
+    CommentInput,
+    Progress,
+    ReturnInput,
+    SignOff,
+    TargetInput,
+)
+from app.audit import service as audit
+from app.core.db import SessionDep
+
+router = APIRouter(prefix="/assessments", tags=["assessments"])
+
+
+def assessment_out(assessment: Assessment, progress: Progress) -> AssessmentOut:
+    return AssessmentOut(
+        id=assessment.id,
+        country_code=assessment.country.code,
+        country_name=assessment.country.name,
+        cycle=assessment.cycle,
+        status=assessment.status,
+        catalogue_version=assessment.catalogue_version.version,
+        catalogue_hash=assessment.catalogue_version.content_hash,
+        deadline=assessment.deadline,
+        revision=assessment.revision,
+        created_at=assessment.created_at,
+        updated_at=assessment.updated_at,
+        submitted_at=assessment.submitted_at,
+        validated_at=assessment.validated_at,
+        signoff_name=assessment.signoff_name,
+        signoff_position=assessment.signoff_position,
+        signoff_date=assessment.signoff_date,
+        progress=progress,
+    )
+
+
+def answer_out(answer: Answer, names: dict[int, str]) -> AnswerOut:
+    return AnswerOut(
+        capability_id=answer.capability_id,
+        indicator_id=answer.indicator_id,
+        version=answer.version,
+        response=answer.response,
+        level=answer.level,
+        justification=answer.justification,
+        evidence_notes=answer.evidence_notes,
+        evidence_links=list(answer.evidence_links or []),
+        confidence=answer.confidence,
+        carried_over=answer.carried_over,
+        updated_at=answer.updated_at,
+        updated_by=names.get(answer.updated_by_id),
+    )
+
+
+def _overall_progress(session, assessment: Assessment) -> Progress:
+    answered = service.answered_keys(session, [assessment.id])[assessment.id]
+    return service.progress(service.catalogue_of(session, assessment), answered)[""]
+
+
+@router.get("")
+def list_assessments(
+    user: CurrentUser,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """The assessments the caller may see, newest cycle first, paginated."""
+    rows, total = service.list_assessments(session, user=user, page=page, per_page=per_page)
+    answered = service.answered_keys(session, [a.id for a in rows])
+    items = [
+        assessment_out(a, service.progress(service.catalogue_of(session, a), answered[a.id])[""])
+        for a in rows
+    ]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_assessment(
+    data: AssessmentCreate, request: Request, user: CurrentUser, session: SessionDep
+) -> AssessmentOut:
+    """Start an assessment for a country and cycle, pinned to the catalogue in force."""
+    assessment = service.create_assessment(
+        session,
+        user=user,
+        data=data,
+        catalogue_version_id=request.app.state.catalogue_version_id,
+    )
+    return assessment_out(assessment, _overall_progress(session, assessment))
+
+
+@router.get("/{assessment_id}")
+def get_assessment(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """One assessment with progress per area and capability, and what the caller may edit."""
+    assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = service.catalogue_of(session, assessment)
+    answered = service.answered_keys(session, [assessment.id])[assessment.id]
+    progress = service.progress(catalogue, answered)
+    return {
+        "assessment": assessment_out(assessment, progress[""]),
+        "areas": [
+            {
+                "id": area.id,
+                "progress": progress[area.id],
+                "capabilities": [
+                    {"id": c.id, "progress": progress[c.id]} for c in area.capabilities
+                ],
+            }
+            for area in catalogue.areas
+        ],
+        "editable_areas": sorted(service.editable_areas(session, assessment=assessment, user=user)),
+    }
+
+
+@router.get("/{assessment_id}/answers")
+def list_answers(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[AnswerOut]:
+    assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
+    answers = service.answers_of(session, assessment)
+    names = service.user_names(session, {a.updated_by_id for a in answers.values()})
+    return [answer_out(a, names) for a in answers.values()]
+
+
+@router.put(
+    "/{assessment_id}/answers/{capability_id}/{indicator_id}",
+    responses={409: {"description": "Changed since the given version; `current` holds it"}},
+)
+def save_answer(
+    assessment_id: int,
+    capability_id: str,
+    indicator_id: str,
+    data: AnswerInput,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+) -> Any:
+    """Save an answer based on `version`; a stale version gets 409 with the current answer."""
+    source = "api" if getattr(request.state, "auth", "") == "token" else "web"
+    try:
+        answer = service.save_answer(
+            session,
+            user=user,
+            assessment_id=assessment_id,
+            capability_id=capability_id,
+            indicator_id=indicator_id,
+            data=data,
+            source=source,
+        )
+    except service.AnswerConflict as conflict:
+        current = conflict.current
+        names = service.user_names(session, {current.updated_by_id}) if current else {}
+        body = {
+            "error": {
+                "code": "conflict",
+                "message": conflict.message,
+                "current": answer_out(current, names).model_dump(mode="json") if current else None,
+            }
+        }
+        return JSONResponse(body, status_code=409)
+    return answer_out(answer, service.user_names(session, {answer.updated_by_id}))
+
+
+@router.get("/{assessment_id}/answers/{capability_id}/{indicator_id}/history")
+def answer_history(
+    assessment_id: int,
+    capability_id: str,
+    indicator_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+) -> list[AnswerChangeOut]:
+    """Every change to one answer, newest first."""
+    rows = service.answer_history(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+    )
+    return [
+        AnswerChangeOut(
+            version=c.version,
+            changed_at=c.changed_at,
+            changed_by=name,
+            source=c.source,
+            old_value=c.old_value,
+            new_value=c.new_value,
+        )
+        for c, name in rows
+    ]
+
+
+@router.get("/{assessment_id}/targets")
+def list_targets(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, int]:
+    assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
+    return {cid: t.level for cid, t in service.targets_of(session, assessment).items()}
+
+
+@router.put("/{assessment_id}/targets/{capability_id}")
+def set_target(
+    assessment_id: int,
+    capability_id: str,
+    data: TargetInput,
+    user: CurrentUser,
+    session: SessionDep,
+) -> dict[str, Any]:
+    target = service.set_target(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        level=data.level,
+    )
+    return {"capability_id": target.capability_id, "level": target.level}
+
+
+@router.get("/{assessment_id}/assignments")
+def list_assignments(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[dict]:
+    assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
+    return [
+        {"id": a.id, "area_id": a.area_id, "user_id": u.id, "user_name": u.full_name}
+        for a, u in service.assignments_of(session, assessment)
+    ]
+
+
+@router.post("/{assessment_id}/assignments", status_code=status.HTTP_201_CREATED)
+def assign_area(
+    assessment_id: int, data: AssignmentInput, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    assignment = service.assign_area(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        area_id=data.area_id,
+        contributor_id=data.user_id,
+    )
+    return {"id": assignment.id, "area_id": assignment.area_id, "user_id": assignment.user_id}
+
+
+@router.delete("/{assessment_id}/assignments/{assignment_id}", status_code=204)
+def unassign_area(
+    assessment_id: int, assignment_id: int, user: CurrentUser, session: SessionDep
+) -> None:
+    service.unassign_area(
+        session, user=user, assessment_id=assessment_id, assignment_id=assignment_id
+    )
+
+
+@router.get("/{assessment_id}/comments")
+def list_comments(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[dict]:
+    assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
+    return [
+        {
+            "id": c.id,
+            "kind": c.kind,
+            "capability_id": c.capability_id,
+            "indicator_id": c.indicator_id,
+            "author": name,
+            "body": c.body,
+            "created_at": c.created_at,
+        }
+        for c, name in service.comments_of(session, assessment)
+    ]
+
+
+@router.post("/{assessment_id}/comments", status_code=status.HTTP_201_CREATED)
+def add_comment(
+    assessment_id: int, data: CommentInput, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    comment = service.add_comment(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        capability_id=data.capability_id,
+        indicator_id=data.indicator_id,
+        body=data.body,
+    )
+    return {"id": comment.id, "body": comment.body}
+
+
+@router.post("/{assessment_id}/submit")
+def submit(
+    assessment_id: int, data: SignOff, user: CurrentUser, session: SessionDep
+) -> AssessmentOut:
+    """Sign off and submit; refused with the list of what is missing."""
+    assessment = service.submit(session, user=user, assessment_id=assessment_id, signoff=data)
+    return assessment_out(assessment, _overall_progress(session, assessment))
+
+
+@router.post("/{assessment_id}/return")
+def return_for_changes(
+    assessment_id: int, data: ReturnInput, user: CurrentUser, session: SessionDep
+) -> AssessmentOut:
+    assessment = service.return_for_changes(
+        session, user=user, assessment_id=assessment_id, comments=data.comments
+    )
+    return assessment_out(assessment, _overall_progress(session, assessment))
+
+
+@router.post("/{assessment_id}/validate")
+def validate(assessment_id: int, user: CurrentUser, session: SessionDep) -> AssessmentOut:
+    assessment = service.validate(session, user=user, assessment_id=assessment_id)
+    return assessment_out(assessment, _overall_progress(session, assessment))
+
+
+@router.get("/{assessment_id}/audit")
+def audit_log(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[dict]:
+    """Who did what to this assessment (coordinator and secretariat)."""
+    assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
+    if not (service.is_alliance(user) or user.role == "coordinator"):
+        raise service.Forbidden("only the coordinator and the secretariat can read the log")
+    return [
+        {"at": e.occurred_at, "actor_id": e.actor_id, "action": e.action, "details": e.details}
+        for e in audit.events(session, assessment_id=assessment.id)
+    ]

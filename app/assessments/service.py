@@ -1,0 +1,689 @@
+"""Assessments: who may see and change what, answers without lost updates, the workflow.
+
+Every function takes the acting user and checks access here, in the service layer, so
+the web pages and the API enforce exactly the same rules. An assessment a user may not
+see is answered with NotFound, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from app.accounts.models import Role, User
+from app.assessments.models import (
+    Answer,
+    AnswerChange,
+    AreaAssignment,
+    Assessment,
+    Comment,
+    Status,
+    Target,
+)
+from app.assessments.schemas import AnswerInput, AssessmentCreate, Progress, SignOff
+from app.audit import service as audit
+from app.catalogue import service as catalogue_service
+from app.catalogue.schema import Catalogue
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.countries import service as country_service
+
+ALLIANCE_ROLES = {Role.ADMIN, Role.SECRETARIAT}
+EDITABLE = {Status.DRAFT, Status.RETURNED}
+
+IndicatorKey = tuple[str, str]
+
+
+# ---------------------------------------------------------------- access
+
+
+def is_alliance(user: User) -> bool:
+    return Role(user.role) in ALLIANCE_ROLES
+
+
+def _load(session: Session, assessment_id: int) -> Assessment | None:
+    return session.scalar(
+        select(Assessment)
+        .where(Assessment.id == assessment_id)
+        .options(selectinload(Assessment.country), selectinload(Assessment.catalogue_version))
+    )
+
+
+def get_assessment(session: Session, *, user: User, assessment_id: int) -> Assessment:
+    """The assessment if user may see it; NotFound otherwise, whether or not it exists."""
+    assessment = _load(session, assessment_id)
+    if assessment is None or not (is_alliance(user) or user.country_id == assessment.country_id):
+        raise NotFound("assessment not found")
+    return assessment
+
+
+def catalogue_of(session: Session, assessment: Assessment) -> Catalogue:
+    return catalogue_service.catalogue_for_version(session, assessment.catalogue_version_id)
+
+
+def assigned_areas(session: Session, *, assessment: Assessment, user: User) -> set[str]:
+    return set(
+        session.scalars(
+            select(AreaAssignment.area_id).where(
+                AreaAssignment.assessment_id == assessment.id, AreaAssignment.user_id == user.id
+            )
+        )
+    )
+
+
+def editable_areas(session: Session, *, assessment: Assessment, user: User) -> set[str]:
+    """The areas whose answers user may change now (empty when read-only)."""
+    if Status(assessment.status) not in EDITABLE or user.country_id != assessment.country_id:
+        return set()
+    catalogue = catalogue_of(session, assessment)
+    if user.role == Role.COORDINATOR:
+        return {area.id for area in catalogue.areas}
+    if user.role == Role.CONTRIBUTOR:
+        return assigned_areas(session, assessment=assessment, user=user)
+    return set()
+
+
+def _require_coordinator(user: User, assessment: Assessment) -> None:
+    if user.role != Role.COORDINATOR or user.country_id != assessment.country_id:
+        raise Forbidden("only the country's coordinator can do this")
+
+
+def _require_editable(assessment: Assessment) -> None:
+    if Status(assessment.status) not in EDITABLE:
+        raise Forbidden(f"the assessment is {assessment.status} and read-only")
+
+
+def _touch(assessment: Assessment) -> None:
+    assessment.revision += 1
+    assessment.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------- assessments
+
+
+def list_assessments(
+    session: Session, *, user: User, page: int = 1, per_page: int = 50
+) -> tuple[list[Assessment], int]:
+    query = select(Assessment)
+    if not is_alliance(user):
+        query = query.where(Assessment.country_id == user.country_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.options(selectinload(Assessment.country), selectinload(Assessment.catalogue_version))
+        .order_by(Assessment.cycle.desc(), Assessment.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows), total
+
+
+def create_assessment(
+    session: Session, *, user: User, data: AssessmentCreate, catalogue_version_id: int
+) -> Assessment:
+    """A new assessment for a country and cycle, pinned to the catalogue version in force."""
+    country = country_service.get_by_code(session, data.country_code)
+    visible = country is not None and (is_alliance(user) or user.country_id == country.id)
+    if not visible:
+        raise Invalid("unknown country code", field="country_code")
+    if not (user.role in (Role.ADMIN, Role.SECRETARIAT) or user.role == Role.COORDINATOR):
+        raise Forbidden("only a coordinator or the secretariat can start an assessment")
+    exists = session.scalar(
+        select(Assessment.id).where(
+            Assessment.country_id == country.id, Assessment.cycle == data.cycle
+        )
+    )
+    if exists is not None:
+        raise Invalid(
+            f"{country.name} already has an assessment for cycle {data.cycle}", field="cycle"
+        )
+    previous = session.scalar(
+        select(Assessment)
+        .where(Assessment.country_id == country.id)
+        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+    if data.start_from_previous and previous is None:
+        raise Invalid("there is no previous assessment to start from", field="start_from_previous")
+    assessment = Assessment(
+        country_id=country.id,
+        cycle=data.cycle,
+        catalogue_version_id=catalogue_version_id,
+        deadline=data.deadline,
+        previous_id=previous.id if previous else None,
+        created_by_id=user.id,
+        status=Status.DRAFT,
+    )
+    session.add(assessment)
+    session.flush()
+    if data.start_from_previous:
+        _carry_over(session, user=user, source=previous, target=assessment)
+    audit.record(
+        session,
+        actor=user,
+        action="assessment.created",
+        country_id=country.id,
+        assessment_id=assessment.id,
+        details={"cycle": data.cycle, "from_previous": data.start_from_previous},
+    )
+    return _load(session, assessment.id)
+
+
+def _carry_over(session: Session, *, user: User, source: Assessment, target: Assessment) -> None:
+    """Copy answers and targets still in the catalogue, marked as carried over to confirm."""
+    keys = set(catalogue_of(session, target).indicator_keys())
+    for old in session.scalars(select(Answer).where(Answer.assessment_id == source.id)):
+        if (old.capability_id, old.indicator_id) not in keys:
+            continue
+        answer = Answer(
+            assessment_id=target.id,
+            capability_id=old.capability_id,
+            indicator_id=old.indicator_id,
+            response=old.response,
+            level=old.level,
+            justification=old.justification,
+            evidence_notes=old.evidence_notes,
+            evidence_links=list(old.evidence_links),
+            confidence=old.confidence,
+            carried_over=True,
+            version=1,
+            updated_by_id=user.id,
+        )
+        session.add(answer)
+        session.flush()
+        session.add(
+            AnswerChange(
+                answer_id=answer.id,
+                version=1,
+                changed_by_id=user.id,
+                source="carry-over",
+                old_value=None,
+                new_value=answer_content(answer),
+            )
+        )
+    capabilities = {capability_id for capability_id, _ in keys}
+    for old in session.scalars(select(Target).where(Target.assessment_id == source.id)):
+        if old.capability_id in capabilities:
+            session.add(
+                Target(
+                    assessment_id=target.id,
+                    capability_id=old.capability_id,
+                    level=old.level,
+                    set_by_id=user.id,
+                )
+            )
+    session.flush()
+
+
+# ---------------------------------------------------------------- answers
+
+
+def answer_content(answer: Answer) -> dict:
+    return {
+        "response": answer.response,
+        "level": answer.level,
+        "justification": answer.justification,
+        "evidence_notes": answer.evidence_notes,
+        "evidence_links": list(answer.evidence_links or []),
+        "confidence": answer.confidence,
+    }
+
+
+def answers_of(session: Session, assessment: Assessment) -> dict[IndicatorKey, Answer]:
+    rows = session.scalars(select(Answer).where(Answer.assessment_id == assessment.id))
+    return {(row.capability_id, row.indicator_id): row for row in rows}
+
+
+def _find_indicator(catalogue: Catalogue, capability_id: str, indicator_id: str):
+    try:
+        capability = catalogue.capability(capability_id)
+    except KeyError:
+        raise NotFound("capability not found") from None
+    for indicator in capability.indicators:
+        if indicator.id == indicator_id:
+            return catalogue.area_of(capability_id), capability, indicator
+    raise NotFound("indicator not found")
+
+
+class AnswerConflict(Conflict):
+    """The answer changed since the client read it; carries the current answer."""
+
+    def __init__(self, current: Answer):
+        super().__init__(
+            "this answer was changed by someone else since you opened it; "
+            "review their version before saving yours"
+        )
+        self.current = current
+
+
+def save_answer(
+    session: Session,
+    *,
+    user: User,
+    assessment_id: int,
+    capability_id: str,
+    indicator_id: str,
+    data: AnswerInput,
+    source: str = "web",
+) -> Answer:
+    """Save an answer if the client saw its current version; never overwrite silently.
+
+    Saving the content the answer already has is a harmless no-op, so a retried request
+    (a double click, a resend after a dropped connection) neither fails nor adds history.
+    """
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = catalogue_of(session, assessment)
+    area, _, _ = _find_indicator(catalogue, capability_id, indicator_id)
+    _require_editable(assessment)
+    if area.id not in editable_areas(session, assessment=assessment, user=user):
+        raise Forbidden("you can read this area but not change its answers")
+    if data.level is not None and data.level > catalogue.max_level:
+        raise Invalid(f"level must be between 0 and {catalogue.max_level}", field="level")
+
+    content = data.content()
+    current = _current_answer(session, assessment.id, capability_id, indicator_id)
+    if current is not None and answer_content(current) == content and not current.carried_over:
+        return current
+    current_version = current.version if current else 0
+    if data.version != current_version:
+        raise AnswerConflict(current)
+
+    now = utcnow()
+    if current is None:
+        answer = Answer(
+            assessment_id=assessment.id,
+            capability_id=capability_id,
+            indicator_id=indicator_id,
+            version=1,
+            updated_by_id=user.id,
+            updated_at=now,
+            carried_over=False,
+            **content,
+        )
+        try:
+            with session.begin_nested():
+                session.add(answer)
+        except IntegrityError:  # someone else saved the first version meanwhile
+            raise AnswerConflict(
+                _current_answer(session, assessment.id, capability_id, indicator_id)
+            ) from None
+        old_value = None
+    else:
+        old_value = answer_content(current)
+        # Compare-and-set in SQL: only one of two concurrent saves can match the version.
+        updated = session.execute(
+            update(Answer)
+            .where(Answer.id == current.id, Answer.version == data.version)
+            .values(
+                version=data.version + 1,
+                updated_by_id=user.id,
+                updated_at=now,
+                carried_over=False,
+                **content,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if updated.rowcount != 1:
+            session.expire(current)
+            raise AnswerConflict(
+                _current_answer(session, assessment.id, capability_id, indicator_id)
+            )
+        session.refresh(current)
+        answer = current
+    session.add(
+        AnswerChange(
+            answer_id=answer.id,
+            version=answer.version,
+            changed_by_id=user.id,
+            changed_at=now,
+            source=source,
+            old_value=old_value,
+            new_value=content,
+        )
+    )
+    _touch(assessment)
+    session.flush()
+    return answer
+
+
+def _current_answer(
+    session: Session, assessment_id: int, capability_id: str, indicator_id: str
+) -> Answer | None:
+    return session.scalar(
+        select(Answer)
+        .where(
+            Answer.assessment_id == assessment_id,
+            Answer.capability_id == capability_id,
+            Answer.indicator_id == indicator_id,
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+def answer_history(
+    session: Session, *, user: User, assessment_id: int, capability_id: str, indicator_id: str
+) -> list[tuple[AnswerChange, str | None]]:
+    """Every change to one answer, newest first, with the name of who made it."""
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    _find_indicator(catalogue_of(session, assessment), capability_id, indicator_id)
+    rows = session.execute(
+        select(AnswerChange, User.full_name)
+        .join(Answer, Answer.id == AnswerChange.answer_id)
+        .outerjoin(User, User.id == AnswerChange.changed_by_id)
+        .where(
+            Answer.assessment_id == assessment.id,
+            Answer.capability_id == capability_id,
+            Answer.indicator_id == indicator_id,
+        )
+        .order_by(AnswerChange.version.desc())
+    )
+    return [(change, name) for change, name in rows]
+
+
+def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all())
+
+
+# ---------------------------------------------------------------- targets, assignments, comments
+
+
+def targets_of(session: Session, assessment: Assessment) -> dict[str, Target]:
+    rows = session.scalars(select(Target).where(Target.assessment_id == assessment.id))
+    return {row.capability_id: row for row in rows}
+
+
+def set_target(
+    session: Session, *, user: User, assessment_id: int, capability_id: str, level: int
+) -> Target:
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = catalogue_of(session, assessment)
+    try:
+        catalogue.capability(capability_id)
+    except KeyError:
+        raise NotFound("capability not found") from None
+    _require_coordinator(user, assessment)
+    _require_editable(assessment)
+    if not 0 <= level <= catalogue.max_level:
+        raise Invalid(f"target must be between 0 and {catalogue.max_level}", field="level")
+    target = targets_of(session, assessment).get(capability_id)
+    if target is None:
+        target = Target(
+            assessment_id=assessment.id, capability_id=capability_id, level=level, set_by_id=user.id
+        )
+        session.add(target)
+    elif target.level != level:
+        target.level, target.set_by_id, target.set_at = level, user.id, utcnow()
+        target.version += 1
+    _touch(assessment)
+    session.flush()
+    return target
+
+
+def assignments_of(session: Session, assessment: Assessment) -> list[tuple[AreaAssignment, User]]:
+    rows = session.execute(
+        select(AreaAssignment, User)
+        .join(User, User.id == AreaAssignment.user_id)
+        .where(AreaAssignment.assessment_id == assessment.id)
+        .order_by(AreaAssignment.area_id, User.full_name)
+    )
+    return [(assignment, member) for assignment, member in rows]
+
+
+def country_contributors(session: Session, assessment: Assessment) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.country_id == assessment.country_id,
+                User.role == Role.CONTRIBUTOR,
+                User.is_active.is_(True),
+            )
+            .order_by(User.full_name)
+        )
+    )
+
+
+def assign_area(
+    session: Session, *, user: User, assessment_id: int, area_id: str, contributor_id: int
+) -> AreaAssignment:
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    _require_coordinator(user, assessment)
+    try:
+        catalogue_of(session, assessment).area(area_id)
+    except KeyError:
+        raise Invalid("unknown area", field="area_id") from None
+    contributor = session.get(User, contributor_id)
+    if (
+        contributor is None
+        or contributor.country_id != assessment.country_id
+        or contributor.role != Role.CONTRIBUTOR
+    ):
+        raise Invalid("choose a contributor of this country", field="user_id")
+    existing = session.scalar(
+        select(AreaAssignment).where(
+            AreaAssignment.assessment_id == assessment.id,
+            AreaAssignment.area_id == area_id,
+            AreaAssignment.user_id == contributor.id,
+        )
+    )
+    if existing:
+        return existing
+    assignment = AreaAssignment(
+        assessment_id=assessment.id, area_id=area_id, user_id=contributor.id
+    )
+    session.add(assignment)
+    session.flush()
+    audit.record(
+        session,
+        actor=user,
+        action="assessment.area_assigned",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={"area": area_id, "user_id": contributor.id},
+    )
+    return assignment
+
+
+def unassign_area(session: Session, *, user: User, assessment_id: int, assignment_id: int) -> None:
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    _require_coordinator(user, assessment)
+    assignment = session.get(AreaAssignment, assignment_id)
+    if assignment is None or assignment.assessment_id != assessment.id:
+        raise NotFound("assignment not found")
+    session.delete(assignment)
+    audit.record(
+        session,
+        actor=user,
+        action="assessment.area_unassigned",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={"area": assignment.area_id, "user_id": assignment.user_id},
+    )
+
+
+def comments_of(session: Session, assessment: Assessment) -> list[tuple[Comment, str | None]]:
+    rows = session.execute(
+        select(Comment, User.full_name)
+        .outerjoin(User, User.id == Comment.author_id)
+        .where(Comment.assessment_id == assessment.id)
+        .order_by(Comment.created_at, Comment.id)
+    )
+    return [(comment, name) for comment, name in rows]
+
+
+def add_comment(
+    session: Session,
+    *,
+    user: User,
+    assessment_id: int,
+    capability_id: str,
+    indicator_id: str | None,
+    body: str,
+    kind: str = "discussion",
+) -> Comment:
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = catalogue_of(session, assessment)
+    if indicator_id:
+        _find_indicator(catalogue, capability_id, indicator_id)
+    else:
+        try:
+            catalogue.capability(capability_id)
+        except KeyError:
+            raise NotFound("capability not found") from None
+    if user.role == Role.VIEWER:
+        raise Forbidden("viewers can read but not comment")
+    body = body.strip()
+    if not body:
+        raise Invalid("write a comment", field="body")
+    comment = Comment(
+        assessment_id=assessment.id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+        kind=kind,
+        author_id=user.id,
+        body=body,
+    )
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+# ---------------------------------------------------------------- progress and workflow
+
+
+def progress(catalogue: Catalogue, answered: set[IndicatorKey]) -> dict[str, Progress]:
+    """Answered / total per capability id, per area id and overall (key '')."""
+    result: dict[str, Progress] = {}
+    overall_done = overall_total = 0
+    for area in catalogue.areas:
+        area_done = area_total = 0
+        for capability in area.capabilities:
+            done = sum((capability.id, i.id) in answered for i in capability.indicators)
+            result[capability.id] = Progress(answered=done, total=len(capability.indicators))
+            area_done += done
+            area_total += len(capability.indicators)
+        result[area.id] = Progress(answered=area_done, total=area_total)
+        overall_done += area_done
+        overall_total += area_total
+    result[""] = Progress(answered=overall_done, total=overall_total)
+    return result
+
+
+def answered_keys(session: Session, assessment_ids: list[int]) -> dict[int, set[IndicatorKey]]:
+    """The answered indicators of several assessments, in one query."""
+    found: dict[int, set[IndicatorKey]] = {i: set() for i in assessment_ids}
+    if assessment_ids:
+        rows = session.execute(
+            select(Answer.assessment_id, Answer.capability_id, Answer.indicator_id).where(
+                Answer.assessment_id.in_(assessment_ids)
+            )
+        )
+        for assessment_id, capability_id, indicator_id in rows:
+            found[assessment_id].add((capability_id, indicator_id))
+    return found
+
+
+def missing_answers(catalogue: Catalogue, answers: dict[IndicatorKey, Answer]) -> list[str]:
+    """What still needs an answer (carried-over answers need confirming)."""
+    missing = []
+    for capability_id, indicator_id in catalogue.indicator_keys():
+        answer = answers.get((capability_id, indicator_id))
+        if answer is None:
+            missing.append(f"{capability_id}.{indicator_id}")
+        elif answer.carried_over:
+            missing.append(f"{capability_id}.{indicator_id} (carried over, to confirm)")
+    return missing
+
+
+def submit(session: Session, *, user: User, assessment_id: int, signoff: SignOff) -> Assessment:
+    """The coordinator signs the assessment off; refused while anything is unanswered."""
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    _require_coordinator(user, assessment)
+    _require_editable(assessment)
+    if signoff.date > date.today():
+        raise Invalid("the sign-off date cannot be in the future", field="date")
+    missing = missing_answers(catalogue_of(session, assessment), answers_of(session, assessment))
+    if missing:
+        raise Invalid(
+            f"{len(missing)} indicator(s) still need an answer", field="answers", missing=missing
+        )
+    previous = assessment.status
+    assessment.status = Status.SUBMITTED
+    assessment.submitted_at = utcnow()
+    assessment.signoff_name = signoff.name
+    assessment.signoff_position = signoff.position
+    assessment.signoff_date = signoff.date
+    _touch(assessment)
+    audit.record(
+        session,
+        actor=user,
+        action="assessment.submitted",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={"from": previous, "to": Status.SUBMITTED},
+    )
+    return assessment
+
+
+def _require_secretariat(user: User) -> None:
+    if not is_alliance(user):
+        raise NotFound("assessment not found")
+
+
+def return_for_changes(
+    session: Session, *, user: User, assessment_id: int, comments: dict[str, str]
+) -> Assessment:
+    _require_secretariat(user)
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    if assessment.status != Status.SUBMITTED:
+        raise Forbidden("only a submitted assessment can be returned")
+    catalogue = catalogue_of(session, assessment)
+    for capability_id, body in comments.items():
+        try:
+            catalogue.capability(capability_id)
+        except KeyError:
+            raise Invalid(f"unknown capability '{capability_id}'", field="comments") from None
+        session.add(
+            Comment(
+                assessment_id=assessment.id,
+                capability_id=capability_id,
+                kind="review",
+                author_id=user.id,
+                body=body.strip(),
+            )
+        )
+    assessment.status = Status.RETURNED
+    _touch(assessment)
+    audit.record(
+        session,
+        actor=user,
+        action="assessment.returned",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={"from": Status.SUBMITTED, "to": Status.RETURNED, "capabilities": sorted(comments)},
+    )
+    return assessment
+
+
+def validate(session: Session, *, user: User, assessment_id: int) -> Assessment:
+    _require_secretariat(user)
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    if assessment.status != Status.SUBMITTED:
+        raise Forbidden("only a submitted assessment can be validated")
+    assessment.status = Status.VALIDATED
+    assessment.validated_at = utcnow()
+    _touch(assessment)
+    audit.record(
+        session,
+        actor=user,
+        action="assessment.validated",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={"from": Status.SUBMITTED, "to": Status.VALIDATED},
+    )
+    return assessment

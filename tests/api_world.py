@@ -1,0 +1,67 @@
+"""A small world of users and tokens across two demo countries, for API tests."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from fastapi.testclient import TestClient
+
+from app.accounts import service as accounts
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class World:
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    tag: str = ""
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def get(self, who: str, url: str):
+        return self.client.get(url, headers=self.headers(who))
+
+    def post(self, who: str, url: str, json=None):
+        return self.client.post(url, json=json, headers=self.headers(who))
+
+    def put(self, who: str, url: str, json=None):
+        return self.client.put(url, json=json, headers=self.headers(who))
+
+    def delete(self, who: str, url: str):
+        return self.client.delete(url, headers=self.headers(who))
+
+
+PEOPLE = {
+    "coordinator": ("coordinator", "XAA"),
+    "contributor": ("contributor", "XAA"),
+    "contributor2": ("contributor", "XAA"),
+    "viewer": ("viewer", "XAA"),
+    "other_coordinator": ("coordinator", "XAB"),
+    "other_contributor": ("contributor", "XAB"),
+    "secretariat": ("secretariat", None),
+    "admin": ("admin", None),
+}
+
+
+def make_world(client: TestClient) -> World:
+    """Fresh users (unique e-mails) with API tokens, committed through the app's database."""
+    tag = uuid.uuid4().hex[:8]
+    world = World(client=client, tag=tag)
+    with client.app.state.sessionmaker.begin() as session:
+        for who, (role, country) in PEOPLE.items():
+            user = accounts.create_user(
+                session,
+                email=f"{who}-{tag}@example.org",
+                full_name=f"{who.title()} {tag}",
+                role=role,
+                country_code=country,
+                password=PASSWORD,
+            )
+            token, _ = accounts.issue_api_token(session, user=user, name="tests")
+            world.tokens[who] = token
+            world.ids[who] = user.id
+    return world
