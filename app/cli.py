@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from app.accounts.cli import users_cli
 from app.core.config import get_settings
 
 cli = typer.Typer(
@@ -21,6 +22,7 @@ demo_cli = typer.Typer(help="Demonstration data.", no_args_is_help=True)
 cli.add_typer(catalogue_cli, name="catalogue")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(demo_cli, name="demo")
+cli.add_typer(users_cli, name="users")
 
 
 @catalogue_cli.command("validate")
