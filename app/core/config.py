@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +17,6 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production",
     )
     catalogue_path: Path = PROJECT_ROOT / "capabilities"
-    secret_key: SecretStr = SecretStr("change-me-in-production")
     demo_mode: bool = False
     session_hours: int = 12
     log_level: str = "info"
