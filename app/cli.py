@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from app.accounts.cli import users_cli
+from app.backup import cli as backup_commands
 from app.core.config import get_settings
 
 cli = typer.Typer(
@@ -23,6 +24,8 @@ cli.add_typer(catalogue_cli, name="catalogue")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(demo_cli, name="demo")
 cli.add_typer(users_cli, name="users")
+cli.command("backup")(backup_commands.backup)
+cli.command("restore")(backup_commands.restore)
 
 
 @catalogue_cli.command("validate")
