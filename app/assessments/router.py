@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -314,6 +315,23 @@ def return_for_changes(
 def validate(assessment_id: int, user: CurrentUser, session: SessionDep) -> AssessmentOut:
     assessment = service.validate(session, user=user, assessment_id=assessment_id)
     return assessment_out(assessment, _overall_progress(session, assessment))
+
+
+@router.get("/{assessment_id}/score")
+def score(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    """Capability levels, area and overall scores (0-100) with completeness, and ranked gaps.
+
+    Partial answers give a provisional score; `provenance` names the catalogue hash and
+    scoring method version that reproduce it.
+    """
+    result, gaps = service.score_and_gaps(session, user=user, assessment_id=assessment_id)
+    completeness = result.completeness
+    score = dataclasses.asdict(result) | {
+        "provisional": result.provisional,
+        "completeness": dataclasses.asdict(completeness)
+        | {"answered": completeness.answered, "share": float(completeness.share)},
+    }
+    return {"score": score, "gaps": dataclasses.asdict(gaps)}
 
 
 @router.get("/{assessment_id}/audit")

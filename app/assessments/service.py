@@ -687,3 +687,23 @@ def validate(session: Session, *, user: User, assessment_id: int) -> Assessment:
         details={"from": Status.SUBMITTED, "to": Status.VALIDATED},
     )
     return assessment
+
+
+# ---------------------------------------------------------------- scores and gaps
+
+
+def score_and_gaps(session: Session, *, user: User, assessment_id: int):
+    """The assessment's scores (with provenance) and its ranked gaps against the targets."""
+    from app import scoring
+
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = catalogue_of(session, assessment)
+    answers = {
+        key: scoring.AnswerValue(answer.response, answer.level)
+        for key, answer in answers_of(session, assessment).items()
+    }
+    score = scoring.score_assessment(
+        catalogue, answers, catalogue_hash=assessment.catalogue_version.content_hash
+    )
+    targets = {cid: t.level for cid, t in targets_of(session, assessment).items()}
+    return score, scoring.rank_gaps(catalogue, score, targets)
