@@ -12,8 +12,10 @@ from app.assessments.models import (
 )
 from app.audit.models import AuditEvent
 from app.catalogue.models import CatalogueVersion
+from app.comparisons.models import PeerConsent, SharingSettings
 from app.core.db import Base
 from app.countries.models import Country
+from app.portability.models import PendingImport
 
 __all__ = [
     "ActionItem",
@@ -28,6 +30,9 @@ __all__ = [
     "Comment",
     "Country",
     "LoginAttempt",
+    "PeerConsent",
+    "PendingImport",
+    "SharingSettings",
     "Target",
     "User",
     "UserSession",
