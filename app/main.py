@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 import app
 from app.accounts.router import router as accounts_router
+from app.actionplan.router import router as actionplan_router
 from app.assessments.router import router as assessments_router
 from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(catalogue_router, prefix="/api/v1")
     application.include_router(accounts_router, prefix="/api/v1")
     application.include_router(assessments_router, prefix="/api/v1")
+    application.include_router(actionplan_router, prefix="/api/v1")
     web.install(application)
     application.include_router(web.router)
     return application

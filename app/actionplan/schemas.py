@@ -1,0 +1,68 @@
+"""Action plan items in and out of the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.assessments.models import ActionStatus
+
+Horizon = Literal["short", "medium", "long"]
+
+
+class ActionItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    origin: str
+    capability_id: str | None
+    step_level: int | None
+    title: str
+    detail: str
+    lead_sector: str | None
+    owner_agency: str
+    horizon: str
+    due_date: date | None
+    status: str
+    notes: str
+    position: int
+    edited_by_user: bool
+    version: int
+    updated_at: datetime
+
+
+class ActionItemUpdate(BaseModel):
+    """An edit to an item; `version` is the version the editor saw."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    version: Annotated[int, Field(ge=1)]
+    owner_agency: Annotated[str, Field(max_length=200)] | None = None
+    due_date: date | None = None
+    status: ActionStatus | None = None
+    notes: Annotated[str, Field(max_length=10_000)] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    horizon: Horizon | None = None
+
+
+class ActionItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    detail: Annotated[str, Field(max_length=10_000)] = ""
+    capability_id: str | None = None
+    lead_sector: str | None = None
+    owner_agency: Annotated[str, Field(max_length=200)] = ""
+    horizon: Horizon = "short"
+    due_date: date | None = None
+    notes: Annotated[str, Field(max_length=10_000)] = ""
+
+
+class PlanProgress(BaseModel):
+    total: int
+    planned: int
+    in_progress: int
+    done: int
+    dropped: int
