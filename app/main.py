@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import inspect
 
 import app
@@ -16,7 +17,7 @@ from app.assessments.router import router as assessments_router
 from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
 from app.catalogue.router import router as catalogue_router
-from app.core import handlers
+from app.core import handlers, headers
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, session_factory
 from app.core.health import router as health_router
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    application = FastAPI(
+    # The API explorer's scripts are served from the package, never from a CDN.
+    application = FastAPIOffline(
         title="gsr-assess",
         version=app.__version__,
         summary="National self-assessment against the Global Strategic Response",
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.settings = settings
     application.include_router(health_router)
     handlers.install(application)
+    headers.install(application)
     application.include_router(catalogue_router, prefix="/api/v1")
     application.include_router(accounts_router, prefix="/api/v1")
     application.include_router(assessments_router, prefix="/api/v1")

@@ -41,3 +41,18 @@ def test_start_is_refused_on_an_unmigrated_database(make_database):
     migrate.upgrade(database.url)
     with TestClient(create_app(Settings(database_url=database.url))) as client:
         assert client.get("/healthz").status_code == 200
+
+
+def test_confidential_answers_are_not_cached_framed_or_referred(app_client):
+    response = app_client.get("/api/v1/assessments")
+    assert response.headers["cache-control"] == "private, no-store"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_api_explorer_needs_no_cdn(app_client):
+    page = app_client.get("/docs").text
+    assert "cdn." not in page and "https://" not in page.split("<body>")[0]
+    script = page.split('src="')[1].split('"')[0]
+    assert app_client.get(script).status_code == 200
