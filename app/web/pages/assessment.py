@@ -1,0 +1,283 @@
+"""An assessment's overview: areas and progress, assignments, targets, review and workflow;
+and the coordinator's sign-off page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app.accounts.models import Role, User
+from app.assessments import service as assessments
+from app.assessments.models import Status
+from app.assessments.schemas import SignOff
+from app.core.db import SessionDep
+from app.core.errors import Invalid
+from app.web.i18n import lazy_gettext as _
+from app.web.pages.common import (
+    CheckedForm,
+    PageUser,
+    field_errors,
+    redirect,
+    render,
+    text_field,
+)
+
+router = APIRouter()
+SIGNOFF_MESSAGES = {
+    "name": _("Enter the name of the person signing off (2 to 200 characters)."),
+    "position": _("Enter their position (2 to 200 characters)."),
+    "date": _("Enter the date of the sign-off."),
+}
+
+
+def _overview(
+    request: Request,
+    session,
+    user: User,
+    assessment_id: int,
+    *,
+    errors: dict | None = None,
+    review_input: dict | None = None,
+    status_code: int = 200,
+) -> Response:
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = assessments.catalogue_of(session, assessment)
+    answers = assessments.answers_of(session, assessment)
+    is_coordinator = user.role == Role.COORDINATOR and user.country_id == assessment.country_id
+    editable_status = assessment.status in (Status.DRAFT, Status.RETURNED)
+    assigned: dict[str, list] = {area.id: [] for area in catalogue.areas}
+    for assignment, member in assessments.assignments_of(session, assessment):
+        assigned.setdefault(assignment.area_id, []).append((assignment, member))
+    comments = assessments.comments_of(session, assessment)
+    return render(
+        request,
+        "assessment.html",
+        {
+            "assessment": assessment,
+            "catalogue": catalogue,
+            "progress": assessments.progress(catalogue, set(answers)),
+            "to_confirm": sum(1 for answer in answers.values() if answer.carried_over),
+            "assigned": assigned,
+            "contributors": assessments.country_contributors(session, assessment)
+            if is_coordinator
+            else [],
+            "mine": assessments.editable_areas(session, assessment=assessment, user=user),
+            "targets": assessments.targets_of(session, assessment),
+            "review_comments": [c for c in comments if c[0].kind == "review"],
+            "is_coordinator": is_coordinator,
+            "is_alliance": assessments.is_alliance(user),
+            "editable_status": editable_status,
+            "errors": errors or {},
+            "review_input": review_input or {},
+            "message": _("Saved.") if request.query_params.get("saved") else None,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/assessments/{assessment_id}")
+def overview(request: Request, user: PageUser, session: SessionDep, assessment_id: int) -> Response:
+    return _overview(request, session, user, assessment_id)
+
+
+@router.post("/assessments/{assessment_id}/assignments")
+def assign(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+) -> Response:
+    contributor = text_field(form, "user_id")
+    area_id = text_field(form, "area_id")
+    try:
+        if not contributor.isdigit():
+            raise Invalid("choose a contributor", field="user_id")
+        assessments.assign_area(
+            session,
+            user=user,
+            assessment_id=assessment_id,
+            area_id=area_id,
+            contributor_id=int(contributor),
+        )
+    except Invalid:
+        return _overview(
+            request,
+            session,
+            user,
+            assessment_id,
+            errors={f"assign-{area_id}": _("Choose a contributor of your country.")},
+            status_code=422,
+        )
+    return redirect(f"/assessments/{assessment_id}?saved=1#area-{area_id}")
+
+
+@router.post("/assessments/{assessment_id}/assignments/{assignment_id}/delete")
+def unassign(
+    user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int, assignment_id: int
+) -> Response:
+    assessments.unassign_area(
+        session, user=user, assessment_id=assessment_id, assignment_id=assignment_id
+    )
+    return redirect(f"/assessments/{assessment_id}?saved=1#assignments")
+
+
+@router.post("/assessments/{assessment_id}/targets")
+def set_targets(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+) -> Response:
+    """Set every target the form changed (one select per capability)."""
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = assessments.catalogue_of(session, assessment)
+    current = assessments.targets_of(session, assessment)
+    errors = {}
+    wanted = {}
+    for capability in catalogue.capabilities():
+        value = text_field(form, f"target-{capability.id}").strip()
+        if not value:
+            continue
+        if not value.isdigit() or int(value) > catalogue.max_level:
+            errors[f"target-{capability.id}"] = _("Choose a level from the list.")
+        elif capability.id not in current or current[capability.id].level != int(value):
+            wanted[capability.id] = int(value)
+    if errors:
+        return _overview(request, session, user, assessment_id, errors=errors, status_code=422)
+    for capability_id, level in wanted.items():
+        assessments.set_target(
+            session,
+            user=user,
+            assessment_id=assessment.id,
+            capability_id=capability_id,
+            level=level,
+        )
+    return redirect(f"/assessments/{assessment_id}?saved=1#targets")
+
+
+@router.post("/assessments/{assessment_id}/return")
+def return_for_changes(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+) -> Response:
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = assessments.catalogue_of(session, assessment)
+    comments = {}
+    for capability in catalogue.capabilities():
+        body = text_field(form, f"review-{capability.id}").strip()
+        if body:
+            comments[capability.id] = body
+    too_long = [key for key, body in comments.items() if len(body) > 5000]
+    if not comments or too_long:
+        return _overview(
+            request,
+            session,
+            user,
+            assessment_id,
+            errors={
+                "review": _(
+                    "Write at least one comment (at most 5,000 characters each) "
+                    "saying what to change."
+                )
+            },
+            review_input=comments,
+            status_code=422,
+        )
+    assessments.return_for_changes(
+        session, user=user, assessment_id=assessment_id, comments=comments
+    )
+    return redirect(f"/assessments/{assessment_id}?saved=1")
+
+
+@router.post("/assessments/{assessment_id}/validate")
+def validate(
+    user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+) -> Response:
+    assessments.validate(session, user=user, assessment_id=assessment_id)
+    return redirect(f"/assessments/{assessment_id}?saved=1")
+
+
+# ---------------------------------------------------------------- sign-off
+
+
+def _missing(session, assessment, catalogue) -> list[dict]:
+    """What stops submission, each with the page where it can be answered."""
+    answers = assessments.answers_of(session, assessment)
+    missing = []
+    for area in catalogue.areas:
+        for capability in area.capabilities:
+            for indicator in capability.indicators:
+                answer = answers.get((capability.id, indicator.id))
+                if answer is None or answer.carried_over:
+                    missing.append(
+                        {
+                            "area": area,
+                            "capability": capability,
+                            "indicator": indicator,
+                            "carried_over": answer is not None,
+                            "url": f"/assessments/{assessment.id}/areas/{area.id}"
+                            f"/capabilities/{capability.id}#ind-{indicator.id}",
+                        }
+                    )
+    return missing
+
+
+def _submit_page(
+    request: Request,
+    session,
+    user: User,
+    assessment_id: int,
+    *,
+    form: dict | None = None,
+    errors: dict | None = None,
+    status_code: int = 200,
+) -> Response:
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = assessments.catalogue_of(session, assessment)
+    is_coordinator = user.role == Role.COORDINATOR and user.country_id == assessment.country_id
+    return render(
+        request,
+        "submit.html",
+        {
+            "assessment": assessment,
+            "missing": _missing(session, assessment, catalogue),
+            "is_coordinator": is_coordinator,
+            "editable_status": assessment.status in (Status.DRAFT, Status.RETURNED),
+            "form": form or {"name": user.full_name, "position": "", "date": date.today()},
+            "errors": errors or {},
+            "today": date.today(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/assessments/{assessment_id}/submit")
+def submit_page(
+    request: Request, user: PageUser, session: SessionDep, assessment_id: int
+) -> Response:
+    return _submit_page(request, session, user, assessment_id)
+
+
+@router.post("/assessments/{assessment_id}/submit")
+def submit(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+) -> Response:
+    values = {
+        "name": text_field(form, "name").strip(),
+        "position": text_field(form, "position").strip(),
+        "date": text_field(form, "date").strip(),
+    }
+    try:
+        signoff = SignOff.model_validate(values)
+        assessments.submit(session, user=user, assessment_id=assessment_id, signoff=signoff)
+    except ValidationError as exc:
+        errors = field_errors(exc, SIGNOFF_MESSAGES)
+        return _submit_page(
+            request, session, user, assessment_id, form=values, errors=errors, status_code=422
+        )
+    except Invalid as exc:
+        errors = {exc.field or "form": exc.message}
+        if exc.field == "date":
+            errors = {"date": _("The sign-off date cannot be in the future.")}
+        elif exc.field == "answers":
+            errors = {"form": _("Some indicators still need an answer: see the list below.")}
+        return _submit_page(
+            request, session, user, assessment_id, form=values, errors=errors, status_code=422
+        )
+    return redirect(f"/assessments/{assessment_id}?saved=1")
