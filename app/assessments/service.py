@@ -362,6 +362,16 @@ def _current_answer(
     )
 
 
+def _history_query(assessment_id: int, capability_id: str):
+    return (
+        select(AnswerChange, User.full_name, Answer.indicator_id)
+        .join(Answer, Answer.id == AnswerChange.answer_id)
+        .outerjoin(User, User.id == AnswerChange.changed_by_id)
+        .where(Answer.assessment_id == assessment_id, Answer.capability_id == capability_id)
+        .order_by(AnswerChange.version.desc())
+    )
+
+
 def answer_history(
     session: Session, *, user: User, assessment_id: int, capability_id: str, indicator_id: str
 ) -> list[tuple[AnswerChange, str | None]]:
@@ -369,17 +379,20 @@ def answer_history(
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
     _find_indicator(catalogue_of(session, assessment), capability_id, indicator_id)
     rows = session.execute(
-        select(AnswerChange, User.full_name)
-        .join(Answer, Answer.id == AnswerChange.answer_id)
-        .outerjoin(User, User.id == AnswerChange.changed_by_id)
-        .where(
-            Answer.assessment_id == assessment.id,
-            Answer.capability_id == capability_id,
-            Answer.indicator_id == indicator_id,
-        )
-        .order_by(AnswerChange.version.desc())
+        _history_query(assessment.id, capability_id).where(Answer.indicator_id == indicator_id)
     )
-    return [(change, name) for change, name in rows]
+    return [(change, name) for change, name, _ in rows]
+
+
+def capability_history(
+    session: Session, *, user: User, assessment_id: int, capability_id: str
+) -> dict[str, list[tuple[AnswerChange, str | None]]]:
+    """The history of every answer of one capability, by indicator id, in one query."""
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    history: dict[str, list[tuple[AnswerChange, str | None]]] = {}
+    for change, name, indicator_id in session.execute(_history_query(assessment.id, capability_id)):
+        history.setdefault(indicator_id, []).append((change, name))
+    return history
 
 
 def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:

@@ -259,19 +259,16 @@ def capability_page(
     ]
     target = assessments.targets_of(session, assessment).get(capability.id)
     saved = request.query_params.get("saved")
+    history = assessments.capability_history(
+        session, user=user, assessment_id=assessment.id, capability_id=capability.id
+    )
 
     indicators = []
     for indicator in capability.indicators:
         answer = answers.get((capability.id, indicator.id))
         content = assessments.answer_content(answer) if answer else None
         override = overrides.get(indicator.id, {})
-        changes = assessments.answer_history(
-            session,
-            user=user,
-            assessment_id=assessment.id,
-            capability_id=capability.id,
-            indicator_id=indicator.id,
-        )
+        changes = history.get(indicator.id, [])
         indicators.append(
             {
                 "indicator": indicator,
