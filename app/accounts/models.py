@@ -44,7 +44,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     country_id: Mapped[int | None] = mapped_column(ForeignKey("countries.id"), index=True)
-    locale: Mapped[str] = mapped_column(String(10), default="en")
+    # None: follow the browser's language.
+    locale: Mapped[str | None] = mapped_column(String(10))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -142,6 +142,16 @@ def set_password(session: Session, *, user: User, password: str) -> None:
     session.flush()
 
 
+def set_locale(
+    session: Session, *, user: User, locale: str | None, allowed: tuple[str, ...]
+) -> None:
+    """Choose the interface language, or None to follow the browser's."""
+    if locale is not None and locale not in allowed:
+        raise Invalid("choose one of the available languages", field="locale")
+    user.locale = locale
+    session.flush()
+
+
 def set_active(session: Session, *, user: User, active: bool, actor: User | None = None) -> None:
     """Enable or disable a user; disabling ends their sessions and revokes their tokens."""
     user.is_active = active

@@ -820,3 +820,19 @@ def test_the_message_catalogue_template_is_up_to_date(tmp_path):
 
     committed = ids(PROJECT_ROOT / "app/web/translations/messages.pot")
     assert ids(fresh) == committed, "run the pybabel extract command in app/web/babel.cfg"
+
+
+def test_a_user_chooses_a_language_or_follows_the_browser(web):
+    email = make_user(web, "viewer")
+    client = login(web, email)
+    token = csrf(client)
+    assert 'value="" selected' in client.get("/account").text
+    saved = client.post(
+        "/account/language", data={"csrf_token": token, "locale": "en"}, follow_redirects=True
+    )
+    assert "Language saved." in saved.text
+    assert user_of(web, email).locale == "en"
+    refused = client.post("/account/language", data={"csrf_token": token, "locale": "xx"})
+    assert refused.status_code == 422 and user_of(web, email).locale == "en"
+    client.post("/account/language", data={"csrf_token": token, "locale": ""})
+    assert user_of(web, email).locale is None

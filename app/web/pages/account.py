@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel import Locale
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from app.accounts.models import COUNTRY_ROLES, Role, User
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Invalid
 from app.countries.models import Country
+from app.web import i18n
 from app.web.i18n import lazy_gettext as _
 from app.web.pages.common import CheckedForm, PageUser, redirect, render, text_field
 
@@ -28,6 +30,8 @@ USER_MESSAGES = {
 
 
 # ---------------------------------------------------------------- API tokens
+
+_MESSAGES = {"revoked": _("Token revoked."), "language": _("Language saved.")}
 
 
 def _account(
@@ -48,7 +52,11 @@ def _account(
             "issued": issued,
             "errors": errors or {},
             "name": name,
-            "message": _("Token revoked.") if request.query_params.get("revoked") else None,
+            "message": _MESSAGES.get(next(iter(request.query_params), "")),
+            "languages": [
+                (code, Locale.parse(code).get_display_name(code).capitalize())
+                for code in i18n.available_locales()
+            ],
         },
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
@@ -84,6 +92,14 @@ def create_token(
 def revoke_token(user: PageUser, form: CheckedForm, session: SessionDep, token_id: int) -> Response:
     accounts.revoke_api_token(session, user=user, token_id=token_id)
     return redirect("/account?revoked=1")
+
+
+@router.post("/account/language")
+def set_language(user: PageUser, form: CheckedForm, session: SessionDep) -> Response:
+    """Choose the interface language; empty means follow the browser."""
+    chosen = text_field(form, "locale") or None
+    accounts.set_locale(session, user=user, locale=chosen, allowed=i18n.available_locales())
+    return redirect("/account?language=1")
 
 
 # ---------------------------------------------------------------- users (administrators)

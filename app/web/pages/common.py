@@ -138,7 +138,7 @@ class Viewer:
     email: str
     full_name: str
     role: str
-    locale: str
+    locale: str | None
     country_code: str | None
     country_name: str | None
 
