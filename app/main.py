@@ -17,6 +17,7 @@ from app.assessments.router import router as assessments_router
 from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
 from app.catalogue.router import router as catalogue_router
+from app.comparisons.router import router as comparisons_router
 from app.core import handlers, headers
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, session_factory
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(accounts_router, prefix="/api/v1")
     application.include_router(assessments_router, prefix="/api/v1")
     application.include_router(actionplan_router, prefix="/api/v1")
+    application.include_router(comparisons_router, prefix="/api/v1")
     web.install(application)
     application.include_router(web.router)
     return application

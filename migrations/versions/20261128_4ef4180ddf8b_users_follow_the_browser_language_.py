@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.core.db
+import app.core.db  # noqa: F401 (custom column types used by autogenerate)
 
 revision: str = "4ef4180ddf8b"
 down_revision: str | None = "8ee07cd7ec58"
