@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.accounts import service
 from app.accounts.dependencies import SESSION_COOKIE
@@ -86,12 +87,10 @@ def test_cookie_changes_need_the_csrf_header(world, app_client):
         user = service.get_user(session, world.ids["viewer"])
         token, row = service.start_session(session, user=user, hours=1)
         csrf = row.csrf_token
-    cookies = {SESSION_COOKIE: token}
-    app_client.cookies.clear()
-    assert app_client.get("/api/v1/me", cookies=cookies).status_code == 200
-    refused = app_client.post("/api/v1/tokens", json={"name": "x"}, cookies=cookies)
+    client = TestClient(app_client.app)  # its own cookie jar; the app is already started
+    client.cookies.set(SESSION_COOKIE, token)
+    assert client.get("/api/v1/me").status_code == 200
+    refused = client.post("/api/v1/tokens", json={"name": "x"})
     assert refused.status_code == 403
-    allowed = app_client.post(
-        "/api/v1/tokens", json={"name": "x"}, cookies=cookies, headers={"X-CSRF-Token": csrf}
-    )
+    allowed = client.post("/api/v1/tokens", json={"name": "x"}, headers={"X-CSRF-Token": csrf})
     assert allowed.status_code == 201
