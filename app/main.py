@@ -23,6 +23,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import make_engine, session_factory
 from app.core.health import router as health_router
 from app.countries import service as country_service
+from app.portability.router import router as portability_router
 from app.web import router as web
 
 logger = logging.getLogger("gsr")
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(assessments_router, prefix="/api/v1")
     application.include_router(actionplan_router, prefix="/api/v1")
     application.include_router(comparisons_router, prefix="/api/v1")
+    application.include_router(portability_router, prefix="/api/v1")
     web.install(application)
     application.include_router(web.router)
     return application

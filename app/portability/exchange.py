@@ -1,0 +1,206 @@
+"""The JSON exchange format of a whole assessment, version 1 (docs/exchange-format.md).
+
+An assessment moves between installations as one JSON document: its answers with their
+full history, targets, action plan items and comments. People are named, not numbered:
+user ids mean nothing in another installation. The models here are the format; reading a
+document checks it completely before anything touches the database.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.assessments.models import ActionStatus, Confidence, Response, Status
+from app.assessments.schemas import MAX_LINKS, MAX_TEXT
+from app.core.errors import Invalid
+
+FORMAT = "gsr-assess/assessment"
+FORMAT_VERSION = 1
+
+Name = Annotated[str, Field(max_length=200)] | None
+Id = Annotated[str, Field(min_length=1, max_length=60)]
+Level = Annotated[int, Field(ge=0, le=9)]
+Version = Annotated[int, Field(ge=1)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnswerValue(_Record):
+    """An answer's content, as recorded in its history."""
+
+    response: Response
+    level: Level | None = None
+    justification: Annotated[str, Field(max_length=5_000)] = ""
+    evidence_notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
+    evidence_links: Annotated[
+        list[Annotated[str, Field(max_length=2_000)]], Field(max_length=MAX_LINKS)
+    ] = []
+    confidence: Confidence | None = None
+
+    @model_validator(mode="after")
+    def _level_iff_level_response(self) -> AnswerValue:
+        if (self.response == Response.LEVEL) != (self.level is not None):
+            raise ValueError("a level is given exactly when the response is 'level'")
+        return self
+
+
+class HistoryEntry(_Record):
+    version: Version
+    changed_at: AwareDatetime
+    changed_by: Name = None
+    source: Annotated[str, Field(min_length=1, max_length=20)]
+    old_value: AnswerValue | None = None
+    new_value: AnswerValue
+
+
+class AnswerRecord(AnswerValue):
+    capability_id: Id
+    indicator_id: Id
+    carried_over: bool = False
+    version: Version
+    updated_at: AwareDatetime
+    updated_by: Name = None
+    history: list[HistoryEntry] = []
+
+    @property
+    def key(self) -> str:
+        return f"{self.capability_id}.{self.indicator_id}"
+
+    def content(self) -> dict[str, Any]:
+        return AnswerValue.model_validate(
+            self.model_dump(include=set(AnswerValue.model_fields))
+        ).model_dump(mode="json")
+
+    @model_validator(mode="after")
+    def _history_versions(self) -> AnswerRecord:
+        versions = [entry.version for entry in self.history]
+        if len(set(versions)) != len(versions):
+            raise ValueError("the history lists a version more than once")
+        if versions and max(versions) > self.version:
+            raise ValueError("the history holds a version later than the answer's")
+        return self
+
+
+class TargetRecord(_Record):
+    capability_id: Id
+    level: Level
+    version: Version = 1
+    set_at: AwareDatetime
+    set_by: Name = None
+
+
+class ActionItemRecord(_Record):
+    origin: Literal["catalogue", "manual"]
+    capability_id: Id | None = None
+    step_level: Level | None = None
+    action_index: Annotated[int, Field(ge=0)] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    detail: Annotated[str, Field(max_length=MAX_TEXT)] = ""
+    lead_sector: Annotated[str, Field(max_length=60)] | None = None
+    owner_agency: Annotated[str, Field(max_length=200)] = ""
+    horizon: Literal["short", "medium", "long"]
+    due_date: date | None = None
+    status: ActionStatus = ActionStatus.PLANNED
+    notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
+    position: int = 0
+    edited_by_user: bool = False
+    version: Version = 1
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class CommentRecord(_Record):
+    capability_id: Id
+    indicator_id: Id | None = None
+    kind: Literal["discussion", "review"] = "discussion"
+    author: Name = None
+    body: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    created_at: AwareDatetime
+
+
+class AssessmentRecord(_Record):
+    country_code: Annotated[str, Field(min_length=3, max_length=3)]
+    cycle: Annotated[
+        str, Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z][0-9A-Za-z.\- ]*$")
+    ]
+    status: Status
+    deadline: date | None = None
+    revision: Annotated[int, Field(ge=0)] = 0
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    created_by: Name = None
+    submitted_at: AwareDatetime | None = None
+    validated_at: AwareDatetime | None = None
+    signoff_name: Annotated[str, Field(max_length=200)] | None = None
+    signoff_position: Annotated[str, Field(max_length=200)] | None = None
+    signoff_date: date | None = None
+
+
+class CatalogueRef(_Record):
+    key: Annotated[str, Field(min_length=1, max_length=40)]
+    version: Annotated[str, Field(min_length=1, max_length=40)]
+    content_hash: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class Application(_Record):
+    name: str
+    version: str
+
+
+class AssessmentDocument(_Record):
+    """A whole assessment, as one JSON document."""
+
+    format: Literal["gsr-assess/assessment"] = FORMAT
+    format_version: Literal[1] = FORMAT_VERSION
+    exported_at: AwareDatetime
+    exported_by: Name = None
+    application: Application
+    catalogue: CatalogueRef
+    assessment: AssessmentRecord
+    answers: list[AnswerRecord] = []
+    targets: list[TargetRecord] = []
+    action_items: list[ActionItemRecord] = []
+    comments: list[CommentRecord] = []
+
+
+def parse_document(raw: bytes | str | dict[str, Any]) -> AssessmentDocument:
+    """The document in raw, checked against the format; Invalid naming what is wrong."""
+    if isinstance(raw, bytes | str):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise Invalid(
+                "the file is not valid JSON; upload the file exported from gsr-assess unchanged"
+            ) from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise Invalid(
+            f"this is not a gsr-assess assessment export: its 'format' must be '{FORMAT}'",
+            field="format",
+        )
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise Invalid(
+            f"format version {raw.get('format_version')!r} is not supported; this "
+            f"installation reads version {FORMAT_VERSION}",
+            field="format_version",
+        )
+    try:
+        return AssessmentDocument.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            {
+                "where": ".".join(str(part) for part in item["loc"]) or "(document)",
+                "reason": str(item["msg"]).removeprefix("Value error, "),
+            }
+            for item in error.errors()[:20]
+        ]
+        shown = "; ".join(f"{p['where']}: {p['reason']}" for p in problems[:5])
+        raise Invalid(
+            f"the file does not follow format version {FORMAT_VERSION}: {shown}",
+            problems=problems,
+        ) from None
