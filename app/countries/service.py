@@ -100,3 +100,8 @@ def sync_countries(session: Session, *, include_demo: bool = True) -> int:
 
 def get_by_code(session: Session, code: str) -> Country | None:
     return session.scalar(select(Country).where(Country.code == code.upper()))
+
+
+def members(session: Session) -> list[Country]:
+    """The alliance's member countries (reference data: names and codes, no results)."""
+    return list(session.scalars(select(Country).where(Country.is_member.is_(True))))

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from app.accounts.models import User
 from app.comparisons import service as comparisons
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
+from app.countries import service as country_service
 from app.countries.models import Country
 from app.web.i18n import lazy_gettext as _
 from app.web.pages.alliance import (
@@ -42,7 +42,7 @@ _MESSAGES = {
 
 def _members(session, country_id: int | None) -> tuple[bool, list[Country]]:
     """Whether the caller's country is a member, and every other member in name order."""
-    rows = session.scalars(select(Country).where(Country.is_member.is_(True))).all()
+    rows = country_service.members(session)
     own = any(country.id == country_id for country in rows)
     others = [country for country in rows if country.id != country_id]
     others.sort(key=lambda c: (comparisons.name_key(c.name), c.code))
