@@ -24,6 +24,8 @@ from app.core.db import make_engine, session_factory
 from app.core.health import router as health_router
 from app.countries import service as country_service
 from app.portability.router import router as portability_router
+from app.reporting.router import pages as report_pages
+from app.reporting.router import router as reports_router
 from app.web import router as web
 
 logger = logging.getLogger("gsr")
@@ -44,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         application.state.sessionmaker = session_factory(engine)
         _prepare(application, settings)
         yield
+        renderer = getattr(application.state, "report_renderer", None)
+        if renderer is not None:
+            renderer.close()
         engine.dispose()
 
     # The API explorer's scripts are served from the package, never from a CDN.
@@ -63,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(actionplan_router, prefix="/api/v1")
     application.include_router(comparisons_router, prefix="/api/v1")
     application.include_router(portability_router, prefix="/api/v1")
+    application.include_router(reports_router, prefix="/api/v1")
+    application.include_router(report_pages)
     web.install(application)
     application.include_router(web.router)
     return application

@@ -16,22 +16,8 @@ from app.portability.models import PendingImport
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def wire(application) -> None:
-    """Include the portability routes if the application does not include them yet."""
-    from app.portability.router import router
-
-    for route in application.routes:
-        # FastAPI keeps included routers as such; older versions flattened their routes.
-        if getattr(route, "original_router", None) is router:
-            return
-        if getattr(route, "path", "").endswith("/workbook.xlsx"):
-            return
-    application.include_router(router, prefix="/api/v1")
-
-
 @pytest.fixture
 def client(app_client):
-    wire(app_client.app)
     return app_client
 
 

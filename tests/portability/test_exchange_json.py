@@ -15,7 +15,7 @@ from app.core import migrate
 from app.core.config import Settings
 from app.main import create_app
 from tests.api_world import make_world
-from tests.portability.conftest import download, put_answer, row_of, to_bytes, upload, wire
+from tests.portability.conftest import download, put_answer, row_of, to_bytes, upload
 
 A = "leadership.national-strategy"
 B = "legislation.material-offences"
@@ -25,7 +25,6 @@ C = "crisis-response.referral-pathway"
 @pytest.fixture(scope="module")
 def here(app_client):
     """This installation's users, shared by the tests of this module."""
-    wire(app_client.app)
     return make_world(app_client)
 
 
@@ -105,7 +104,6 @@ def other_installation(database, make_database):
     fresh = make_database(database.backend)
     migrate.upgrade(fresh.url)
     application = create_app(Settings(database_url=fresh.url))
-    wire(application)
     with TestClient(application) as client:
         yield make_world(client)
 

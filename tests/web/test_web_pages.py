@@ -810,6 +810,8 @@ def test_the_message_catalogue_template_is_up_to_date(tmp_path):
             "--copyright-holder",
             "the gsr-assess authors",
             "app/web",
+            "app/reporting",
+            "reports",
         ],
         cwd=PROJECT_ROOT,
         check=True,

@@ -1,0 +1,245 @@
+"""Report downloads (PDF, under /api/v1) and their HTML previews (web pages).
+
+Wiring, in app/main.py:
+
+    from app.reporting.router import pages as report_pages, router as reports_router
+    application.include_router(reports_router, prefix="/api/v1")
+    application.include_router(report_pages)
+
+The endpoints are plain `def`, so FastAPI runs them in its thread pool: a render, which waits
+on a worker process for up to the time limit, never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from app.accounts.dependencies import CurrentUser
+from app.accounts.models import User
+from app.assessments import service as assessment_service
+from app.assessments.models import Assessment
+from app.audit import service as audit
+from app.core.db import SessionDep
+from app.core.errors import DomainError, Invalid
+from app.reporting import context
+from app.reporting.pool import RenderError
+from app.reporting.render import ReportKey, ReportRenderer, report_html, stylesheet_digest
+from app.web import i18n
+
+router = APIRouter(prefix="/assessments", tags=["reports"])
+pages = APIRouter(prefix="/assessments", include_in_schema=False)
+
+LocaleQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[a-z]{2,3}([_-][A-Za-z]{2})?$",
+        description="Language of the report; by default the user's, else the browser's.",
+    ),
+]
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The report as a PDF file"},
+    404: {"description": "No such assessment, or not one the caller may see"},
+    503: {"description": "The report could not be rendered in time; try again"},
+}
+
+
+class ReportUnavailable(DomainError):
+    """The report could not be rendered (in time); the request may be retried."""
+
+    status_code = 503
+    code = "report_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    name: str  # "gap" or "action-plan"
+    file_stem: str
+    key: Callable[[Session, User, Assessment, str, date], ReportKey]
+    build: Callable[[Session, User, Assessment, str, date], Any]
+
+
+KINDS = {
+    "gap": _Kind(
+        "gap",
+        "gap-report",
+        lambda s, u, a, locale, today: context.gap_report_key(s, a, locale=locale),
+        lambda s, u, a, locale, today: context.build_gap_report(
+            s, user=u, assessment=a, locale=locale
+        ),
+    ),
+    "action-plan": _Kind(
+        "action-plan",
+        "action-plan",
+        lambda s, u, a, locale, today: context.action_plan_key(
+            s, user=u, assessment=a, locale=locale, today=today
+        ),
+        lambda s, u, a, locale, today: context.build_action_plan(
+            s, user=u, assessment=a, locale=locale, today=today
+        ),
+    ),
+}
+
+
+def get_renderer(app: FastAPI) -> ReportRenderer:
+    """The application's renderer, made from the GSR_REPORTS_* settings on first use."""
+    renderer = getattr(app.state, "report_renderer", None)
+    if renderer is None:
+        renderer = app.state.report_renderer = ReportRenderer.from_settings()
+    return renderer
+
+
+def report_locale(request: Request, user: User, requested: str | None) -> str:
+    """The requested language if reports exist in it; else the user's or browser's."""
+    available = i18n.available_locales()
+    if requested is not None:
+        wanted = requested.replace("-", "_")
+        if wanted not in available:
+            raise Invalid(f"reports are available in: {', '.join(available)}", field="locale")
+        return wanted
+    return i18n.negotiate(request, preferred=user.locale)
+
+
+def download_name(kind: _Kind, assessment: Assessment) -> str:
+    """A file name naming only the report, the country code and the cycle."""
+    cycle = re.sub(r"[^A-Za-z0-9._-]+", "-", assessment.cycle).strip("-.")[:40] or "cycle"
+    return f"{kind.file_stem}-{assessment.country.code}-{cycle}.pdf"
+
+
+def _pdf(
+    kind: _Kind,
+    assessment_id: int,
+    request: Request,
+    user: User,
+    session: Session,
+    locale: str | None,
+) -> Response:
+    assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
+    language = report_locale(request, user, locale)
+    today = date.today()
+    renderer = get_renderer(request.app)
+    key = kind.key(session, user, assessment, language, today)
+    pdf = renderer.cached(key)
+    from_cache = pdf is not None
+    if pdf is None:
+        report = kind.build(session, user, assessment, language, today)
+        html = report_html(kind.name, report, locale=language)
+        try:
+            pdf = renderer.render(key, html)
+        except RenderError as exc:
+            raise ReportUnavailable(
+                "the report could not be produced just now; please try again in a minute"
+            ) from exc
+    audit.record(
+        session,
+        actor=user,
+        action="report.downloaded",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        target=("report", kind.name),
+        details={
+            "report": kind.name,
+            "locale": language,
+            "revision": assessment.revision,
+            "from_cache": from_cache,
+        },
+    )
+    return Response(
+        content=pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{download_name(kind, assessment)}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/{assessment_id}/reports/gap.pdf", response_class=Response, responses=PDF_RESPONSE)
+def gap_report_pdf(
+    assessment_id: int,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    locale: LocaleQuery = None,
+) -> Response:
+    """The gap report as a PDF: scores, key findings, ranked gaps, evidence, method."""
+    return _pdf(KINDS["gap"], assessment_id, request, user, session, locale)
+
+
+@router.get(
+    "/{assessment_id}/reports/action-plan.pdf", response_class=Response, responses=PDF_RESPONSE
+)
+def action_plan_pdf(
+    assessment_id: int,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    locale: LocaleQuery = None,
+) -> Response:
+    """The action plan as a PDF: actions by time horizon and lead agency, with a timeline."""
+    return _pdf(KINDS["action-plan"], assessment_id, request, user, session, locale)
+
+
+def _preview(
+    kind: _Kind,
+    assessment_id: int,
+    request: Request,
+    user: User,
+    session: Session,
+    locale: str | None,
+) -> HTMLResponse:
+    assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
+    language = report_locale(request, user, locale)
+    report = kind.build(session, user, assessment, language, date.today())
+    audit.record(
+        session,
+        actor=user,
+        action="report.previewed",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        target=("report", kind.name),
+        details={"report": kind.name, "locale": language, "revision": assessment.revision},
+    )
+    html = report_html(kind.name, report, locale=language, preview=True)
+    return HTMLResponse(
+        html,
+        headers={
+            # Only the report's own inlined stylesheet: no scripts, no loads from anywhere.
+            "Content-Security-Policy": (
+                f"default-src 'none'; style-src '{stylesheet_digest()}'; img-src 'none'; "
+                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+            ),
+            "Cache-Control": "private, no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@pages.get("/{assessment_id}/reports/gap", response_class=HTMLResponse)
+def gap_report_page(
+    assessment_id: int,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    locale: LocaleQuery = None,
+) -> HTMLResponse:
+    return _preview(KINDS["gap"], assessment_id, request, user, session, locale)
+
+
+@pages.get("/{assessment_id}/reports/action-plan", response_class=HTMLResponse)
+def action_plan_page(
+    assessment_id: int,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    locale: LocaleQuery = None,
+) -> HTMLResponse:
+    return _preview(KINDS["action-plan"], assessment_id, request, user, session, locale)
