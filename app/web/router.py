@@ -12,11 +12,31 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from app.web.pages import account, alliance, assessment, auth, dashboard, questionnaire, sharing
+from app.web.pages import (
+    account,
+    alliance,
+    assessment,
+    auth,
+    dashboard,
+    plan,
+    questionnaire,
+    sharing,
+    workbook,
+)
 from app.web.pages.common import STATIC_DIR, render_error
 
 router = APIRouter(include_in_schema=False)
-for pages in (auth, dashboard, assessment, questionnaire, account, alliance, sharing):
+for pages in (
+    auth,
+    dashboard,
+    assessment,
+    questionnaire,
+    account,
+    alliance,
+    sharing,
+    plan,
+    workbook,
+):
     router.include_router(pages.router)
 
 

@@ -1,9 +1,10 @@
-"""An assessment's overview: areas and progress, assignments, targets, review and workflow;
-and the coordinator's sign-off page."""
+"""An assessment's overview: areas and progress, assignments, targets, review and workflow,
+the action plan's progress, offline work and reports; and the coordinator's sign-off page."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -14,7 +15,9 @@ from app.assessments import service as assessments
 from app.assessments.models import Status
 from app.assessments.schemas import SignOff
 from app.core.db import SessionDep
-from app.core.errors import Invalid
+from app.core.errors import Invalid, NotFound
+from app.portability import service as portability
+from app.portability.models import PendingImport
 from app.web.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CheckedForm,
@@ -24,6 +27,7 @@ from app.web.pages.common import (
     render,
     text_field,
 )
+from app.web.pages.plan import plan_progress_of
 
 router = APIRouter()
 SIGNOFF_MESSAGES = {
@@ -33,7 +37,7 @@ SIGNOFF_MESSAGES = {
 }
 
 
-def _overview(
+def overview_page(
     request: Request,
     session,
     user: User,
@@ -52,6 +56,7 @@ def _overview(
     for assignment, member in assessments.assignments_of(session, assessment):
         assigned.setdefault(assignment.area_id, []).append((assignment, member))
     comments = assessments.comments_of(session, assessment)
+    plan = plan_progress_of(session, [assessment.id])[assessment.id]
     return render(
         request,
         "assessment.html",
@@ -72,15 +77,50 @@ def _overview(
             "editable_status": editable_status,
             "errors": errors or {},
             "review_input": review_input or {},
+            "plan": plan,
+            "can_export_json": is_coordinator or assessments.is_alliance(user),
+            "imported": import_result(
+                session, user, assessment.id, request.query_params.get("import")
+            ),
             "message": _("Saved.") if request.query_params.get("saved") else None,
         },
         status_code=status_code,
     )
 
 
+def applied_counts(pending: PendingImport) -> dict[str, int]:
+    """How many answers and targets an applied workbook upload changed."""
+    preview = pending.preview
+    taken = set((preview.get("decision") or {}).get("taken_from_workbook", []))
+    entries = list(preview.get("changes", [])) + [
+        conflict for conflict in preview.get("conflicts", []) if conflict["key"] in taken
+    ]
+    return {
+        "answers": sum(1 for entry in entries if entry["kind"] == "answer"),
+        "targets": sum(1 for entry in entries if entry["kind"] == "target"),
+    }
+
+
+def import_result(
+    session, user: User, assessment_id: int, import_id: str | None
+) -> dict[str, Any] | None:
+    """What the overview says after a workbook upload was applied or cancelled."""
+    if not import_id or not import_id.isdigit() or len(import_id) > 12:
+        return None
+    try:
+        pending = portability.get_import(
+            session, user=user, assessment_id=assessment_id, import_id=int(import_id)
+        )
+    except NotFound:
+        return None
+    if pending.status == "pending":
+        return None
+    return {"status": pending.status, **applied_counts(pending)}
+
+
 @router.get("/assessments/{assessment_id}")
 def overview(request: Request, user: PageUser, session: SessionDep, assessment_id: int) -> Response:
-    return _overview(request, session, user, assessment_id)
+    return overview_page(request, session, user, assessment_id)
 
 
 @router.post("/assessments/{assessment_id}/assignments")
@@ -100,7 +140,7 @@ def assign(
             contributor_id=int(contributor),
         )
     except Invalid:
-        return _overview(
+        return overview_page(
             request,
             session,
             user,
@@ -140,7 +180,7 @@ def set_targets(
         elif capability.id not in current or current[capability.id].level != int(value):
             wanted[capability.id] = int(value)
     if errors:
-        return _overview(request, session, user, assessment_id, errors=errors, status_code=422)
+        return overview_page(request, session, user, assessment_id, errors=errors, status_code=422)
     for capability_id, level in wanted.items():
         assessments.set_target(
             session,
@@ -165,7 +205,7 @@ def return_for_changes(
             comments[capability.id] = body
     too_long = [key for key, body in comments.items() if len(body) > 5000]
     if not comments or too_long:
-        return _overview(
+        return overview_page(
             request,
             session,
             user,

@@ -22,6 +22,7 @@ from app.web.pages.common import (
     render,
     text_field,
 )
+from app.web.pages.plan import plan_progress_of
 
 router = APIRouter()
 PER_PAGE = 50
@@ -48,6 +49,7 @@ def _dashboard(
 ) -> Response:
     rows, total = assessments.list_assessments(session, user=user, page=page, per_page=PER_PAGE)
     answered = assessments.answered_keys(session, [row.id for row in rows])
+    plan = plan_progress_of(session, [row.id for row in rows])
     items = []
     for row in rows:
         catalogue = assessments.catalogue_of(session, row)
@@ -55,6 +57,7 @@ def _dashboard(
             {
                 "assessment": row,
                 "progress": assessments.progress(catalogue, answered[row.id])[""],
+                "plan": plan[row.id],
             }
         )
     pages = max(1, -(-total // PER_PAGE))
