@@ -587,13 +587,18 @@ def progress(catalogue: Catalogue, answered: set[IndicatorKey]) -> dict[str, Pro
     return result
 
 
+def confirmed(answers: dict[IndicatorKey, Answer]) -> set[IndicatorKey]:
+    """The indicators answered in this cycle: carried-over answers wait for confirmation."""
+    return {key for key, answer in answers.items() if not answer.carried_over}
+
+
 def answered_keys(session: Session, assessment_ids: list[int]) -> dict[int, set[IndicatorKey]]:
-    """The answered indicators of several assessments, in one query."""
+    """The indicators answered in this cycle, for several assessments, in one query."""
     found: dict[int, set[IndicatorKey]] = {i: set() for i in assessment_ids}
     if assessment_ids:
         rows = session.execute(
             select(Answer.assessment_id, Answer.capability_id, Answer.indicator_id).where(
-                Answer.assessment_id.in_(assessment_ids)
+                Answer.assessment_id.in_(assessment_ids), Answer.carried_over.is_(False)
             )
         )
         for assessment_id, capability_id, indicator_id in rows:

@@ -135,6 +135,9 @@ def test_new_cycle_starts_from_the_previous_one(world, app_client):
         {"version": 1, "response": "level", "level": 2},
     )
     assert confirmed.json()["carried_over"] is False and confirmed.json()["version"] == 2
+    # Progress counts what was answered in this cycle: carried-over answers wait.
+    progress = world.get("coordinator", base).json()["assessment"]["progress"]
+    assert progress == {"answered": 1, "total": len(keys)}
     duplicate = world.post(
         "coordinator", "/api/v1/assessments", {"country_code": "XAA", "cycle": f"P2{world.tag}"}
     )

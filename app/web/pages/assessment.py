@@ -63,7 +63,7 @@ def overview_page(
         {
             "assessment": assessment,
             "catalogue": catalogue,
-            "progress": assessments.progress(catalogue, set(answers)),
+            "progress": assessments.progress(catalogue, assessments.confirmed(answers)),
             "to_confirm": sum(1 for answer in answers.values() if answer.carried_over),
             "assigned": assigned,
             "contributors": assessments.country_contributors(session, assessment)

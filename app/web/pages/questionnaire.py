@@ -250,7 +250,7 @@ def capability_page(
     area, capability = locate(catalogue, area_id, capability_id)
     editable = area.id in assessments.editable_areas(session, assessment=assessment, user=user)
     answers = assessments.answers_of(session, assessment)
-    progress = assessments.progress(catalogue, set(answers))
+    progress = assessments.progress(catalogue, assessments.confirmed(answers))
     names = assessments.user_names(session, {a.updated_by_id for a in answers.values()})
     comments = [
         (comment, name)
