@@ -1,5 +1,6 @@
 """The reports' figures, drawn as SVG on the server: an area radar, a capability heat table,
-an action-plan timeline and small score bars.
+an action-plan timeline, small score bars, and for anonymised aggregates a range chart
+(quartile bands with the median, and a country's own level) and stacked level distributions.
 
 Every function takes plain values and already-translated labels and returns markup ready to
 inline in the report. All text is escaped here; nothing in a figure refers to anything outside
@@ -771,3 +772,399 @@ def _timeline_legend(y: float, labels: TimelineLabels) -> str:
     )
     parts.append(_text(x + 36, y, labels.undated.format(count="n"), font_size=8.5))
     return "".join(parts)
+
+
+# ---------------------------------------------------------------- ranges among members
+
+
+@dataclass(frozen=True, slots=True)
+class RangeBand:
+    """One group's middle half (lower to upper quartile) and median, or a withheld note."""
+
+    label: str  # the group; empty: drawn on its row's own line, beside the row's label
+    median: float | None  # None: not published
+    lower: float | None = None
+    upper: float | None = None
+    value_text: str = ""  # the median as shown to people
+    withheld_text: str = ""  # what is said instead of figures when not published
+
+
+@dataclass(frozen=True, slots=True)
+class RangeRow:
+    label: str
+    bands: tuple[RangeBand, ...]
+    own: float | None = None  # a country's own value on the scale, if shown
+    own_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RangeLabels:
+    title: str
+    description: str
+    level_names: tuple[str, ...]
+    band: str  # legend: the quartile band
+    median: str  # legend: the median tick
+    own: str | None = None  # legend: the country's own level; None when no row has one
+
+
+def range_chart(rows: Sequence[RangeRow], max_level: int, labels: RangeLabels) -> Markup:
+    """Per row, each group's quartile band and median on the 0-top scale, with an own marker.
+
+    Rows with a single unlabelled band are drawn on one line (label, then band); rows with
+    labelled bands get a heading line and one line per band. The own value is a dashed
+    vertical line with a diamond across the row's bands. Withheld bands show their note and
+    no shape at all.
+    """
+    width = 672.0
+    plot_x0, plot_x1, value_x = 236.0, 590.0, 668.0
+    line_h, head_h, top = 17.0, 16.0, 46.0
+    top_level = max(max_level, 1)
+
+    def x_of(value: float) -> float:
+        return plot_x0 + (plot_x1 - plot_x0) * max(0.0, min(value, top_level)) / top_level
+
+    # Heights first, so the grid can be drawn under everything.
+    layout: list[tuple[RangeRow, float, bool, list[str]]] = []
+    y = top
+    for row in rows:
+        compact = len(row.bands) == 1 and not row.bands[0].label
+        title_lines = wrap(row.label, 40 if compact else 90, 2)
+        if compact:
+            height = max(line_h, 11.0 * len(title_lines) + 6)
+        else:
+            height = head_h + 11.0 * (len(title_lines) - 1) + line_h * len(row.bands) + 6
+        layout.append((row, y, compact, title_lines))
+        y += height
+    plot_bottom = y
+    height = plot_bottom + 40
+
+    parts: list[str] = []
+    for level in range(top_level + 1):
+        x = x_of(level)
+        parts.append(
+            _el(
+                "line",
+                x1=_n(x),
+                y1=_n(top - 6),
+                x2=_n(x),
+                y2=_n(plot_bottom),
+                stroke=GRID if level in (0, top_level) else "#e3e7ec",
+                stroke_width=0.7,
+            )
+        )
+        parts.append(
+            _text(x, 12, str(level), font_size=9, font_weight="bold", text_anchor="middle")
+        )
+        if level < len(labels.level_names):
+            name_lines = wrap(labels.level_names[level], 16, 2)
+            parts.append(
+                _lines(x, 23, name_lines, 8.5, font_size=7.5, fill=MUTED, text_anchor="middle")
+            )
+    parts.append(
+        _el(
+            "line",
+            x1=0,
+            y1=_n(top - 6),
+            x2=_n(width),
+            y2=_n(top - 6),
+            stroke=INK,
+            stroke_width=0.8,
+        )
+    )
+
+    for index, (row, y0, compact, title_lines) in enumerate(layout):
+        title_count = len(title_lines)
+        if index:
+            parts.append(
+                _el(
+                    "line",
+                    x1=0,
+                    y1=_n(y0),
+                    x2=_n(width),
+                    y2=_n(y0),
+                    stroke="#e3e7ec",
+                    stroke_width=0.6,
+                )
+            )
+        if compact:
+            first = y0 + (12.5 if title_count == 1 else 10.5)
+            parts.append(_lines(6, first, title_lines, 10.5, font_size=8.5))
+            centres = [y0 + max(line_h, 11.0 * title_count + 6) / 2]
+        else:
+            parts.append(_lines(6, y0 + 12, title_lines, 11, font_size=8.8, font_weight="bold"))
+            if row.own_text:
+                parts.append(
+                    _text(
+                        value_x,
+                        y0 + 12,
+                        row.own_text,
+                        font_size=8.5,
+                        font_weight="bold",
+                        text_anchor="end",
+                    )
+                )
+            start = y0 + head_h + 11.0 * (title_count - 1)
+            centres = [start + line_h * (i + 0.5) for i in range(len(row.bands))]
+        if row.own is not None:  # under the bands, so a withheld note stays readable
+            parts.append(
+                _el(
+                    "line",
+                    x1=_n(x_of(row.own)),
+                    y1=_n(centres[0] - 7),
+                    x2=_n(x_of(row.own)),
+                    y2=_n(centres[-1] + 7),
+                    stroke=INK,
+                    stroke_width=1.2,
+                    stroke_dasharray="2.5 1.5",
+                )
+            )
+        for band, centre in zip(row.bands, centres, strict=True):
+            if band.label:
+                parts.append(
+                    _text(16, centre + 3, wrap(band.label, 40, 1)[0], font_size=8, fill=MUTED)
+                )
+            parts.append(_range_band(band, centre, x_of, plot_x0, value_x))
+        if row.own is not None:
+            shown = [
+                c for band, c in zip(row.bands, centres, strict=True) if band.median is not None
+            ]
+            parts.extend(_diamond(x_of(row.own), centre) for centre in shown or centres[:1])
+
+    parts.append(_range_legend(plot_bottom + 26, labels))
+    return _svg(width, height, labels.title, labels.description, "".join(parts))
+
+
+def _range_band(band: RangeBand, centre: float, x_of, plot_x0: float, value_x: float) -> str:
+    if band.median is None:
+        backing = _el(
+            "rect",
+            x=_n(plot_x0 + 2),
+            y=_n(centre - 6),
+            width=_n(len(band.withheld_text) * 4.5 + 8),
+            height=12,
+            fill="#ffffff",
+        )
+        return backing + _text(
+            plot_x0 + 6,
+            centre + 3,
+            band.withheld_text,
+            font_size=8,
+            fill=MUTED,
+            font_style="italic",
+        )
+    lower = band.median if band.lower is None else band.lower
+    upper = band.median if band.upper is None else band.upper
+    x0, x1 = x_of(lower), x_of(upper)
+    parts = [
+        _el(
+            "rect",
+            x=_n(x0),
+            y=_n(centre - 4.5),
+            width=_n(max(x1 - x0, 1.5)),
+            height=9,
+            fill="#8eadd0",
+            stroke=ACCENT,
+            stroke_width=0.8,
+        ),
+        _el(
+            "line",
+            x1=_n(x_of(band.median)),
+            y1=_n(centre - 7),
+            x2=_n(x_of(band.median)),
+            y2=_n(centre + 7),
+            stroke=INK,
+            stroke_width=2.4,
+        ),
+    ]
+    if band.value_text:
+        parts.append(_text(value_x, centre + 3, band.value_text, font_size=8.5, text_anchor="end"))
+    return "".join(parts)
+
+
+def _diamond(x: float, y: float, size: float = 5.0) -> str:
+    return _el(
+        "path",
+        d=f"M{_n(x)} {_n(y - size)} l{_n(size)} {_n(size)} l{_n(-size)} {_n(size)} "
+        f"l{_n(-size)} {_n(-size)} z",
+        fill=INK,
+        stroke="#ffffff",
+        stroke_width=1,
+    )
+
+
+def _range_legend(y: float, labels: RangeLabels) -> str:
+    parts = [
+        _el(
+            "rect",
+            x=8,
+            y=_n(y - 8),
+            width=30,
+            height=9,
+            fill="#8eadd0",
+            stroke=ACCENT,
+            stroke_width=0.8,
+        ),
+        _text(44, y, labels.band, font_size=8.5),
+    ]
+    x = 52 + len(labels.band) * 5.3
+    parts.append(
+        _el(
+            "line",
+            x1=_n(x),
+            y1=_n(y - 10.5),
+            x2=_n(x),
+            y2=_n(y + 3.5),
+            stroke=INK,
+            stroke_width=2.4,
+        )
+    )
+    parts.append(_text(x + 7, y, labels.median, font_size=8.5))
+    if labels.own:
+        x += 24 + len(labels.median) * 5.3
+        parts.append(_diamond(x, y - 3.5))
+        parts.append(_text(x + 9, y, labels.own, font_size=8.5))
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- level distributions
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionRow:
+    label: str
+    counts: tuple[int, ...] | None  # countries at each level; None: not published
+    total_text: str = ""  # e.g. "n = 6"
+    withheld_text: str = ""
+    heading: bool = False  # a heading line between groups of rows, no bar
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionLabels:
+    title: str
+    description: str
+    level_names: tuple[str, ...]
+
+
+def distribution_chart(
+    rows: Sequence[DistributionRow], max_level: int, labels: DistributionLabels
+) -> Markup:
+    """Stacked bars of how many countries are at each level, one bar per group.
+
+    Each bar is the group's countries as a whole, split by level from light (0) to dark
+    (top), with the count written in every segment wide enough to hold it, so the figure
+    reads in greyscale. Withheld groups show their note and no bar.
+    """
+    width = 672.0
+    bar_x0, bar_x1, total_x = 214.0, 618.0, 666.0
+    row_h, heading_h, top = 18.0, 17.0, 6.0
+    y = top
+    parts: list[str] = []
+    for row in rows:
+        if row.heading:
+            parts.append(
+                _text(4, y + 12.5, row.label, font_size=8.5, font_weight="bold", fill=MUTED)
+            )
+            parts.append(
+                _el(
+                    "line",
+                    x1=0,
+                    y1=_n(y + heading_h - 1),
+                    x2=_n(width),
+                    y2=_n(y + heading_h - 1),
+                    stroke=GRID,
+                    stroke_width=0.6,
+                )
+            )
+            y += heading_h
+            continue
+        centre = y + row_h / 2
+        parts.append(_text(12, centre + 3, wrap(row.label, 38, 1)[0], font_size=8.5))
+        total = sum(row.counts) if row.counts else 0
+        if row.counts is None or total == 0:
+            parts.append(
+                _el(
+                    "rect",
+                    x=_n(bar_x0),
+                    y=_n(centre - 6),
+                    width=_n(bar_x1 - bar_x0),
+                    height=12,
+                    fill="none",
+                    stroke=GRID,
+                    stroke_width=0.6,
+                    stroke_dasharray="2 2",
+                )
+            )
+            parts.append(
+                _text(
+                    bar_x0 + 6,
+                    centre + 3,
+                    row.withheld_text,
+                    font_size=8,
+                    fill=MUTED,
+                    font_style="italic",
+                )
+            )
+        else:
+            x = bar_x0
+            for level, count in enumerate(row.counts):
+                if not count:
+                    continue
+                segment = (bar_x1 - bar_x0) * count / total
+                fill, ink = level_fill(level, max_level)
+                parts.append(
+                    _el(
+                        "rect",
+                        x=_n(x),
+                        y=_n(centre - 6),
+                        width=_n(segment),
+                        height=12,
+                        fill=fill,
+                        stroke="#ffffff" if level else GRID,
+                        stroke_width=0.8,
+                    )
+                )
+                if segment >= 11:
+                    parts.append(
+                        _text(
+                            x + segment / 2,
+                            centre + 3,
+                            str(count),
+                            font_size=8,
+                            font_weight="bold",
+                            fill=ink,
+                            text_anchor="middle",
+                        )
+                    )
+                x += segment
+            parts.append(_text(total_x, centre + 3, row.total_text, font_size=8, text_anchor="end"))
+        y += row_h
+    legend_y = y + 20
+    x = 12.0
+    for level, name in enumerate(labels.level_names):
+        fill, ink = level_fill(level, max_level)
+        parts.append(
+            _el(
+                "rect",
+                x=_n(x),
+                y=_n(legend_y - 11),
+                width=18,
+                height=15,
+                rx=2,
+                fill=fill,
+                stroke=GRID if level == 0 else None,
+            )
+        )
+        parts.append(
+            _text(
+                x + 9,
+                legend_y,
+                str(level),
+                font_size=8.5,
+                fill=ink,
+                text_anchor="middle",
+                font_weight="bold",
+            )
+        )
+        parts.append(_text(x + 23, legend_y, name, font_size=8.5))
+        x += 32 + len(name) * 5.6
+    return _svg(width, legend_y + 10, labels.title, labels.description, "".join(parts))

@@ -22,9 +22,19 @@ from app.actionplan import service as plan_service
 from app.assessments import service as assessment_service
 from app.assessments.models import ActionItem, Answer, Assessment
 from app.catalogue.schema import Capability, Catalogue
+from app.comparisons import service as comparisons
+from app.comparisons.aggregates import (
+    ALL_MEMBERS,
+    MEMBERSHIP,
+    REGION,
+    Cell,
+    GroupAggregate,
+    Measure,
+    contribution_of,
+)
 from app.core.errors import NotFound
 from app.reporting import charts
-from app.reporting.render import ReportKey, fingerprint, key_extra, language
+from app.reporting.render import ReportKey, fingerprint, format_number, key_extra, language
 from app.scoring import (
     AnswerValue,
     AssessmentScore,
@@ -225,6 +235,149 @@ class ChangeView:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionRowView:
+    """An area or capability: the country's own value beside two groups' published cells."""
+
+    kind: str  # "area" or "capability"
+    number: str
+    title: str
+    own: float | None  # a capability's level, or an area's weighted mean level (0 to top)
+    own_name: str | None  # the level's name, for a capability
+    not_applicable: bool
+    region: Cell
+    membership: Cell
+
+
+@dataclass(frozen=True, slots=True)
+class PositionAreaView:
+    area: PositionRowView
+    capabilities: tuple[PositionRowView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """The country's position among members: the published aggregates of the cycle."""
+
+    cycle: str
+    min_group: int
+    region_label: str
+    membership_label: str
+    published: bool  # False: no figure at all can be published for this cycle
+    region_published: bool
+    areas: tuple[PositionAreaView, ...]
+    chart: Markup | None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFigures:
+    """The published aggregates a gap report sets its country beside, and their digest.
+
+    The cells are those of `comparisons.cycle_aggregates`, the very function behind the
+    position API, the aggregates API and the membership brief, so they withhold the same
+    groups. The digest goes into the report's cache key: when a counted assessment of
+    another country changes, the figures change and the report is rendered anew.
+    """
+
+    cycle: str
+    min_group: int
+    region: str
+    region_group: GroupAggregate
+    membership: GroupAggregate
+
+    @property
+    def digest(self) -> str:
+        return aggregate_digest(self.min_group, (self.region_group, self.membership))
+
+
+def aggregate_digest(min_group: int, groups: Sequence[GroupAggregate]) -> str:
+    """A digest of published figures: k and every cell of the groups, withheld ones too."""
+    return fingerprint(
+        [
+            {
+                "k": min_group,
+                "partition": group.partition,
+                "group": group.group,
+                "cells": [
+                    [
+                        cell.kind,
+                        cell.measure_id,
+                        cell.suppressed,
+                        cell.countries,
+                        cell.median,
+                        cell.lower_quartile,
+                        cell.upper_quartile,
+                        list(cell.distribution) if cell.distribution is not None else None,
+                    ]
+                    for cell in group.cells
+                ],
+            }
+            for group in groups
+        ]
+    )
+
+
+def position_figures(session: Session, assessment: Assessment) -> PositionFigures:
+    """The published figures of the assessment's cycle for its region and the membership.
+
+    The caller must already have checked that the user may see the assessment; the figures
+    themselves are anonymised and withheld where groups are small.
+    """
+    report = comparisons.cycle_aggregates(session, assessment.cycle)
+    region = assessment.country.region
+    try:
+        region_group = report.group(REGION, region)
+    except KeyError:  # a region nobody counted in lists: nothing published for it
+        region_group = GroupAggregate(REGION, region, ())
+    return PositionFigures(
+        cycle=assessment.cycle,
+        min_group=report.min_group,
+        region=region,
+        region_group=region_group,
+        membership=report.group(MEMBERSHIP, ALL_MEMBERS),
+    )
+
+
+def published_cell(group: GroupAggregate, kind: str, measure_id: str) -> Cell:
+    """A group's cell for a measure; withheld when the measure was not aggregated at all."""
+    measure = Measure(kind, measure_id)  # type: ignore[arg-type]
+    try:
+        return group.cell(measure)
+    except KeyError:
+        return Cell.withheld(measure)
+
+
+def region_label(region: str) -> str:
+    """A World Bank region in the active language."""
+    labels = {
+        "East Asia and Pacific": _("East Asia and Pacific"),
+        "Europe and Central Asia": _("Europe and Central Asia"),
+        "Latin America and the Caribbean": _("Latin America and the Caribbean"),
+        "Middle East and North Africa": _("Middle East and North Africa"),
+        "North America": _("North America"),
+        "South Asia": _("South Asia"),
+        "Sub-Saharan Africa": _("Sub-Saharan Africa"),
+    }
+    return labels.get(region, region)
+
+
+def income_group_label(group: str) -> str:
+    """A World Bank income group in the active language."""
+    labels = {
+        "Low income": _("Low income"),
+        "Lower-middle income": _("Lower-middle income"),
+        "Upper-middle income": _("Upper-middle income"),
+        "High income": _("High income"),
+        "Not classified": _("Not classified"),
+    }
+    return labels.get(group, group)
+
+
+def withheld_text(k: int) -> str:
+    """What a withheld cell says instead of any figure."""
+    return _("Not published: fewer than %(k)s countries", k=k)
+
+
+@dataclass(frozen=True, slots=True)
 class GapReport:
     meta: ReportMeta
     scale: tuple[LevelInfo, ...]
@@ -245,21 +398,30 @@ class GapReport:
     heat_table: Markup
     target_count: int
     bars: Mapping[str, Markup] = field(default_factory=dict)  # area id -> score bar
+    position: PositionView | None = None
 
 
 # ---------------------------------------------------------------- cache keys
 
 
-def gap_report_key(session: Session, assessment: Assessment, *, locale: str) -> ReportKey:
-    """What the gap report depends on: this revision, and the previous cycle's."""
+def gap_report_key(
+    session: Session,
+    assessment: Assessment,
+    *,
+    locale: str,
+    figures: PositionFigures | None = None,
+) -> ReportKey:
+    """What the gap report depends on: this revision, the previous cycle's, and the figures
+    of the members it is set beside (which change without this assessment changing)."""
     previous = _previous_revision(session, assessment)
+    figures = figures or position_figures(session, assessment)
     return ReportKey(
         kind="gap",
         assessment_id=assessment.id,
         revision=assessment.revision,
         locale=locale,
         catalogue_hash=assessment.catalogue_version.content_hash,
-        extra=key_extra(previous=previous),
+        extra=key_extra(previous=previous, position=figures.digest),
     )
 
 
@@ -337,14 +499,36 @@ def _previous(session: Session, *, user: User, assessment: Assessment) -> _Score
 
 
 def build_gap_report(
-    session: Session, *, user: User, assessment: Assessment, locale: str
+    session: Session,
+    *,
+    user: User,
+    assessment: Assessment,
+    locale: str,
+    figures: PositionFigures | None = None,
 ) -> GapReport:
-    """Everything the gap report shows, for an assessment the user may see."""
+    """Everything the gap report shows, for an assessment the user may see.
+
+    `figures` are the members' published aggregates from `position_figures`, when the
+    caller already has them (for the cache key); they are gathered here otherwise.
+    """
     with language(locale):
-        return _gap_report(session, user=user, assessment=assessment, locale=locale)
+        return _gap_report(
+            session,
+            user=user,
+            assessment=assessment,
+            locale=locale,
+            figures=figures or position_figures(session, assessment),
+        )
 
 
-def _gap_report(session: Session, *, user: User, assessment: Assessment, locale: str) -> GapReport:
+def _gap_report(
+    session: Session,
+    *,
+    user: User,
+    assessment: Assessment,
+    locale: str,
+    figures: PositionFigures,
+) -> GapReport:
     current = _score(session, assessment)
     previous = _previous(session, user=user, assessment=assessment)
     catalogue, score = current.catalogue, current.score
@@ -390,8 +574,144 @@ def _gap_report(session: Session, *, user: User, assessment: Assessment, locale:
             area.id: charts.score_bar(area.score, _("Score of %(area)s", area=area.title))
             for area in areas
         },
+        position=_position(current, areas, figures, locale=locale),
     )
     return report
+
+
+def _position(
+    current: _Scored, areas: Sequence[AreaView], figures: PositionFigures, *, locale: str
+) -> PositionView:
+    """The country's own levels beside its region's and the membership's published cells.
+
+    The own values are computed as the aggregates count them (`contribution_of`), so they
+    are the position API's.
+    """
+    country = current.assessment.country
+    own = contribution_of(
+        current.score, region=country.region, income_group=country.income_group
+    ).values
+
+    def row(kind: str, item_id: str, number: str, title: str, **extra: Any) -> PositionRowView:
+        value = own.get(Measure(kind, item_id))  # type: ignore[arg-type]
+        return PositionRowView(
+            kind=kind,
+            number=number,
+            title=title,
+            own=None if value is None else float(round(value, 2)),
+            region=published_cell(figures.region_group, kind, item_id),
+            membership=published_cell(figures.membership, kind, item_id),
+            **extra,
+        )
+
+    rows = tuple(
+        PositionAreaView(
+            area=row(
+                "area",
+                area.id,
+                str(area.number),
+                area.title,
+                own_name=None,
+                not_applicable=area.not_applicable,
+            ),
+            capabilities=tuple(
+                row(
+                    "capability",
+                    capability.id,
+                    capability.number,
+                    capability.title,
+                    own_name=capability.level_name,
+                    not_applicable=capability.not_applicable,
+                )
+                for capability in area.capabilities
+            ),
+        )
+        for area in areas
+    )
+    cells = [
+        cell
+        for item in rows
+        for line in (item.area, *item.capabilities)
+        for cell in (line.region, line.membership)
+    ]
+    published = any(not cell.suppressed for cell in cells)
+    region_published = any(
+        not line.region.suppressed for item in rows for line in (item.area, *item.capabilities)
+    )
+    region_name = region_label(figures.region)
+    membership_name = _("All contributing members")
+    chart = None
+    if published:
+        chart = _position_chart(
+            rows,
+            current.catalogue,
+            region=region_name,
+            membership=membership_name,
+            k=figures.min_group,
+            locale=locale,
+        )
+    return PositionView(
+        cycle=figures.cycle,
+        min_group=figures.min_group,
+        region_label=region_name,
+        membership_label=membership_name,
+        published=published,
+        region_published=region_published,
+        areas=rows,
+        chart=chart,
+    )
+
+
+def _range_band(label: str, cell: Cell, *, k: int, locale: str) -> charts.RangeBand:
+    if cell.suppressed or cell.median is None:
+        return charts.RangeBand(label=label, median=None, withheld_text=withheld_text(k))
+    return charts.RangeBand(
+        label=label,
+        median=cell.median,
+        lower=cell.lower_quartile,
+        upper=cell.upper_quartile,
+        value_text=_("median %(value)s", value=format_number(cell.median, locale)),
+    )
+
+
+def _position_chart(
+    rows: Sequence[PositionAreaView],
+    catalogue: Catalogue,
+    *,
+    region: str,
+    membership: str,
+    k: int,
+    locale: str,
+) -> Markup:
+    chart_rows = [
+        charts.RangeRow(
+            label=f"{item.area.number}  {item.area.title}",
+            bands=(
+                _range_band(region, item.area.region, k=k, locale=locale),
+                _range_band(membership, item.area.membership, k=k, locale=locale),
+            ),
+            own=item.area.own,
+            own_text=(
+                _("yours %(value)s", value=format_number(item.area.own, locale))
+                if item.area.own is not None
+                else ""
+            ),
+        )
+        for item in rows
+    ]
+    labels = charts.RangeLabels(
+        title=_("Your position among members, by area"),
+        description=_(
+            "For each area, the middle half of member countries (from the lower to the upper "
+            "quartile) and their median, for the region and for the whole membership, with "
+            "this country's own value marked by a diamond."
+        ),
+        level_names=tuple(level.name.get(locale) for level in catalogue.maturity_scale),
+        band=_("Middle half of countries (lower to upper quartile)"),
+        median=_("Median"),
+        own=_("Your value"),
+    )
+    return charts.range_chart(chart_rows, catalogue.max_level, labels)
 
 
 def _meta(

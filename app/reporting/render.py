@@ -37,7 +37,11 @@ logger = logging.getLogger("gsr.reports")
 
 REPORTS_DIR = PROJECT_ROOT / "reports"
 STYLESHEET = "report.css"
-TEMPLATES = {"gap": "gap.html", "action-plan": "action_plan.html"}
+TEMPLATES = {
+    "gap": "gap.html",
+    "action-plan": "action_plan.html",
+    "membership-brief": "membership_brief.html",
+}
 
 
 class ReportSettings(BaseSettings):
@@ -112,6 +116,11 @@ def _day(value: date | datetime | None, locale: str = "en", style: str = "long")
 
 
 def _number(value: float | int, locale: str = "en") -> str:
+    return format_number(value, locale)
+
+
+def format_number(value: float | int, locale: str = "en") -> str:
+    """A number as the report's language writes it: 2.5, 1,234."""
     return format_decimal(value, locale=formatting_locale(locale))
 
 

@@ -2,8 +2,10 @@
 
 Wiring, in app/main.py:
 
+    from app.reporting.router import alliance_router as alliance_reports_router
     from app.reporting.router import pages as report_pages, router as reports_router
     application.include_router(reports_router, prefix="/api/v1")
+    application.include_router(alliance_reports_router, prefix="/api/v1")
     application.include_router(report_pages)
 
 The endpoints are plain `def`, so FastAPI runs them in its thread pool: a render, which waits
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -27,15 +29,21 @@ from app.accounts.models import User
 from app.assessments import service as assessment_service
 from app.assessments.models import Assessment
 from app.audit import service as audit
+from app.comparisons import service as comparisons
+from app.comparisons.router import require_alliance
 from app.core.db import SessionDep
-from app.core.errors import DomainError, Invalid
-from app.reporting import context
+from app.core.errors import DomainError, Invalid, NotFound
+from app.reporting import brief, context
 from app.reporting.pool import RenderError
 from app.reporting.render import ReportKey, ReportRenderer, report_html, stylesheet_digest
 from app.web import i18n
 
 router = APIRouter(prefix="/assessments", tags=["reports"])
 pages = APIRouter(prefix="/assessments", include_in_schema=False)
+# The secretariat's reports: anyone else gets 404 before any parameter is read.
+alliance_router = APIRouter(
+    prefix="/alliance", tags=["reports"], dependencies=[Depends(require_alliance)]
+)
 
 LocaleQuery = Annotated[
     str | None,
@@ -58,30 +66,40 @@ class ReportUnavailable(DomainError):
     code = "report_unavailable"
 
 
+def _nothing(session: Session, assessment: Assessment) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Kind:
     name: str  # "gap" or "action-plan"
     file_stem: str
-    key: Callable[[Session, User, Assessment, str, date], ReportKey]
-    build: Callable[[Session, User, Assessment, str, date], Any]
+    # key and build get what prepare gathered once per request (the gap report: the
+    # members' published figures, which both its cache key and its content need).
+    key: Callable[[Session, User, Assessment, str, date, Any], ReportKey]
+    build: Callable[[Session, User, Assessment, str, date, Any], Any]
+    prepare: Callable[[Session, Assessment], Any] = _nothing
 
 
 KINDS = {
     "gap": _Kind(
         "gap",
         "gap-report",
-        lambda s, u, a, locale, today: context.gap_report_key(s, a, locale=locale),
-        lambda s, u, a, locale, today: context.build_gap_report(
-            s, user=u, assessment=a, locale=locale
+        lambda s, u, a, locale, today, figures: context.gap_report_key(
+            s, a, locale=locale, figures=figures
         ),
+        lambda s, u, a, locale, today, figures: context.build_gap_report(
+            s, user=u, assessment=a, locale=locale, figures=figures
+        ),
+        context.position_figures,
     ),
     "action-plan": _Kind(
         "action-plan",
         "action-plan",
-        lambda s, u, a, locale, today: context.action_plan_key(
+        lambda s, u, a, locale, today, _: context.action_plan_key(
             s, user=u, assessment=a, locale=locale, today=today
         ),
-        lambda s, u, a, locale, today: context.build_action_plan(
+        lambda s, u, a, locale, today, _: context.build_action_plan(
             s, user=u, assessment=a, locale=locale, today=today
         ),
     ),
@@ -125,11 +143,12 @@ def _pdf(
     language = report_locale(request, user, locale)
     today = date.today()
     renderer = get_renderer(request.app)
-    key = kind.key(session, user, assessment, language, today)
+    prepared = kind.prepare(session, assessment)
+    key = kind.key(session, user, assessment, language, today, prepared)
     pdf = renderer.cached(key)
     from_cache = pdf is not None
     if pdf is None:
-        report = kind.build(session, user, assessment, language, today)
+        report = kind.build(session, user, assessment, language, today, prepared)
         html = report_html(kind.name, report, locale=language)
         try:
             pdf = renderer.render(key, html)
@@ -198,7 +217,8 @@ def _preview(
 ) -> HTMLResponse:
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
     language = report_locale(request, user, locale)
-    report = kind.build(session, user, assessment, language, date.today())
+    prepared = kind.prepare(session, assessment)
+    report = kind.build(session, user, assessment, language, date.today(), prepared)
     audit.record(
         session,
         actor=user,
@@ -243,3 +263,72 @@ def action_plan_page(
     locale: LocaleQuery = None,
 ) -> HTMLResponse:
     return _preview(KINDS["action-plan"], assessment_id, request, user, session, locale)
+
+
+# ---------------------------------------------------------------- the membership brief
+
+
+BRIEF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The membership brief as a PDF"},
+    404: {"description": "Not the secretariat, or no member has an assessment in that cycle"},
+    503: {"description": "The brief could not be rendered in time; try again"},
+}
+
+
+def brief_download_name(cycle: str | None) -> str:
+    label = re.sub(r"[^A-Za-z0-9._-]+", "-", cycle or "").strip("-.")[:40] or "no-cycle"
+    return f"membership-brief-{label}.pdf"
+
+
+@alliance_router.get("/membership-brief.pdf", response_class=Response, responses=BRIEF_RESPONSE)
+def membership_brief_pdf(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    cycle: Annotated[
+        str | None,
+        Query(max_length=40, description="The assessment cycle; by default the latest."),
+    ] = None,
+    locale: LocaleQuery = None,
+) -> Response:
+    """Anonymised aggregates of a cycle, fit for publication: no country named or ranked."""
+    if cycle is not None and cycle not in comparisons.cycles(session):
+        raise NotFound("no member has an assessment in that cycle")
+    language = report_locale(request, user, locale)
+    data = brief.brief_data(session, cycle)
+    renderer = get_renderer(request.app)
+    key = brief.membership_brief_key(data, locale=language)
+    pdf = renderer.cached(key)
+    from_cache = pdf is not None
+    if pdf is None:
+        report = brief.build_membership_brief(session, data, locale=language, today=date.today())
+        html = report_html("membership-brief", report, locale=language)
+        try:
+            pdf = renderer.render(key, html)
+        except RenderError as exc:
+            raise ReportUnavailable(
+                "the brief could not be produced just now; please try again in a minute"
+            ) from exc
+    audit.record(
+        session,
+        actor=user,
+        action="report.downloaded",
+        target=("report", "membership-brief"),
+        details={
+            "report": "membership-brief",
+            "cycle": data.context.cycle,
+            "locale": language,
+            "from_cache": from_cache,
+        },
+    )
+    return Response(
+        content=pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{brief_download_name(data.context.cycle)}"'
+            ),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
