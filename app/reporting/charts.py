@@ -430,10 +430,12 @@ def _heat_cell(item: HeatCell, x: float, y: float, w: float, h: float, max_level
     )
 
 
-def _heat_legend(y: float, max_level: int, labels: HeatLabels) -> str:
+def _level_swatches(
+    x: float, y: float, level_names: Sequence[str], max_level: int, *, spacing: float
+) -> str:
+    """A legend row: one numbered swatch per maturity level, with its name beside it."""
     parts = []
-    x = 8.0
-    for level, name in enumerate(labels.level_names):
+    for level, name in enumerate(level_names):
         fill, ink = level_fill(level, max_level)
         parts.append(
             _el(
@@ -459,7 +461,12 @@ def _heat_legend(y: float, max_level: int, labels: HeatLabels) -> str:
             )
         )
         parts.append(_text(x + 23, y, name, font_size=8.5))
-        x += 30 + len(name) * 5.6
+        x += spacing + len(name) * 5.6
+    return "".join(parts)
+
+
+def _heat_legend(y: float, max_level: int, labels: HeatLabels) -> str:
+    parts = [_level_swatches(8.0, y, labels.level_names, max_level, spacing=30)]
     y += 22
     x = 8.0
     for item, label in (
@@ -1139,32 +1146,5 @@ def distribution_chart(
             parts.append(_text(total_x, centre + 3, row.total_text, font_size=8, text_anchor="end"))
         y += row_h
     legend_y = y + 20
-    x = 12.0
-    for level, name in enumerate(labels.level_names):
-        fill, ink = level_fill(level, max_level)
-        parts.append(
-            _el(
-                "rect",
-                x=_n(x),
-                y=_n(legend_y - 11),
-                width=18,
-                height=15,
-                rx=2,
-                fill=fill,
-                stroke=GRID if level == 0 else None,
-            )
-        )
-        parts.append(
-            _text(
-                x + 9,
-                legend_y,
-                str(level),
-                font_size=8.5,
-                fill=ink,
-                text_anchor="middle",
-                font_weight="bold",
-            )
-        )
-        parts.append(_text(x + 23, legend_y, name, font_size=8.5))
-        x += 32 + len(name) * 5.6
+    parts.append(_level_swatches(12.0, legend_y, labels.level_names, max_level, spacing=32))
     return _svg(width, legend_y + 10, labels.title, labels.description, "".join(parts))
