@@ -18,6 +18,7 @@ from app.assessments.schemas import AnswerInput, AssessmentCreate, SignOff
 from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
 from app.catalogue.schema import Catalogue
+from app.core.clock import utc_today
 from app.core.config import get_settings
 from app.core.db import make_engine, session_factory
 from app.countries import service as country_service
@@ -140,7 +141,7 @@ def _assessments(
             signoff = SignOff(
                 name=coordinator.full_name,
                 position="National coordinator",
-                date=date.today() - timedelta(days=3),
+                date=utc_today() - timedelta(days=3),
             )
             assessments.submit(
                 session, user=coordinator, assessment_id=assessment.id, signoff=signoff

@@ -18,9 +18,9 @@ from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
 from app.catalogue.router import router as catalogue_router
 from app.comparisons.router import router as comparisons_router
-from app.core import handlers, headers
+from app.core import dberrors, handlers, headers
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine, session_factory
+from app.core.db import make_engine, make_sessions
 from app.core.health import router as health_router
 from app.countries import service as country_service
 from app.portability.router import router as portability_router
@@ -42,9 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, database=settings.database)
         application.state.engine = engine
-        application.state.sessionmaker = session_factory(engine)
+        application.state.sessions = make_sessions(engine)
+        # Writing sessions, for start-up work and for tests that seed data.
+        application.state.sessionmaker = application.state.sessions.write
         _prepare(application, settings)
         yield
         renderer = getattr(application.state, "report_renderer", None)
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.settings = settings
     application.include_router(health_router)
     handlers.install(application)
+    dberrors.install(application)
     headers.install(application)
     application.include_router(catalogue_router, prefix="/api/v1")
     application.include_router(accounts_router, prefix="/api/v1")
@@ -84,7 +87,7 @@ def _prepare(application: FastAPI, settings: Settings) -> None:
         if not inspect(session.connection()).has_table("alembic_version"):
             raise DatabaseNotReady("the database has no schema yet: run `gsr db upgrade` first")
         version = catalogue_service.register_version(session, loaded)
-        country_service.sync_countries(session)
+        country_service.sync_countries(session, include_demo=settings.demo_mode)
         application.state.catalogue = loaded
         application.state.catalogue_version_id = version.id
     logger.info(

@@ -163,7 +163,11 @@ def main() -> None:
                 def build(session=session, user=user, assessment=assessment, kind=kind):
                     if kind == "gap":
                         return context.build_gap_report(
-                            session, user=user, assessment=assessment, locale="en"
+                            session,
+                            user=user,
+                            assessment=assessment,
+                            locale="en",
+                            figures=context.position_figures(session, assessment, k=5),
                         )
                     return context.build_action_plan(
                         session, user=user, assessment=assessment, locale="en", today=date.today()

@@ -69,7 +69,19 @@ def database(request: pytest.FixtureRequest, make_database) -> TestDatabase:
     """A database migrated to head, shared by the tests of one backend."""
     db = make_database(request.param)
     migrate.upgrade(db.url)
+    seed_demo_countries(db.url)
     return db
+
+
+def seed_demo_countries(url: str) -> None:
+    """The fictional demo countries the tests' worlds live in (start-up adds only real ones)."""
+    from app.core.db import session_factory
+    from app.countries import service as country_service
+
+    engine = make_engine(url)
+    with session_factory(engine).begin() as session:
+        country_service.sync_countries(session, include_demo=True)
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

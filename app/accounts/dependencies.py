@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
+from sqlalchemy.exc import OperationalError
 
 from app.accounts import service
 from app.accounts.models import User
-from app.core.db import SessionDep
+from app.core.db import SessionDep, separate_write
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import same
 
@@ -16,14 +19,32 @@ SESSION_COOKIE = "gsr_session"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
+logger = logging.getLogger("gsr.accounts")
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
+
+def _record_last_seen(request: Request, **row: int) -> None:
+    """After the response: note when a session or token was last used (best effort)."""
+    interval = timedelta(seconds=request.app.state.settings.last_seen_interval)
+    try:
+        with separate_write(request) as session:
+            service.record_last_seen(session, interval=interval, **row)
+    except OperationalError:  # the database is busy: the next request will record it
+        logger.info("last use of %s not recorded: database busy", row)
+
+
+def optional_user(
+    request: Request, session: SessionDep, background: BackgroundTasks
+) -> User | None:
     """The calling user, or None. Remembers the web session for the CSRF check."""
+    interval = timedelta(seconds=request.app.state.settings.last_seen_interval)
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        user = service.token_user(session, authorization[7:].strip())
-        if user is None:
+        found_token = service.token_user(session, authorization[7:].strip())
+        if found_token is None:
             raise NotAuthenticated("the API token is unknown, revoked or its user disabled")
+        user, api_token = found_token
+        if service.is_stale(api_token.last_used_at, interval=interval):
+            background.add_task(_record_last_seen, request, token_id=api_token.id)
         request.state.auth = "token"
         return user
     token = request.cookies.get(SESSION_COOKIE)
@@ -33,6 +54,8 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
     if found is None:
         return None
     user, web_session = found
+    if service.is_stale(web_session.last_seen_at, interval=interval):
+        background.add_task(_record_last_seen, request, session_id=web_session.id)
     request.state.auth = "session"
     request.state.csrf_token = web_session.csrf_token
     # JSON calls made by our own pages carry the CSRF token in a header.

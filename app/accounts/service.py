@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import COUNTRY_ROLES, ApiToken, LoginAttempt, Role, User, UserSession
@@ -172,15 +172,16 @@ def set_active(session: Session, *, user: User, active: bool, actor: User | None
     )
 
 
-def _recent_failures(session: Session, column, value: str) -> int:
+def _recent_failures(session: Session, column, value: str, *, reset_by_success: bool) -> int:
     since = utcnow() - THROTTLE_WINDOW
-    last_success = session.scalar(
-        select(func.max(LoginAttempt.attempted_at)).where(
-            column == value, LoginAttempt.succeeded.is_(True)
+    if reset_by_success:
+        last_success = session.scalar(
+            select(func.max(LoginAttempt.attempted_at)).where(
+                column == value, LoginAttempt.succeeded.is_(True)
+            )
         )
-    )
-    if last_success and last_success > since:
-        since = last_success
+        if last_success and last_success > since:
+            since = last_success
     return (
         session.scalar(
             select(func.count()).where(
@@ -201,8 +202,14 @@ def authenticate(session: Session, *, email: str, password: str, client: str = "
     """
     email = email.strip().lower()[:254]
     client = client[:64]
-    account_failures = _recent_failures(session, LoginAttempt.email, email)
-    client_failures = _recent_failures(session, LoginAttempt.client, client) if client else 0
+    # The account's owner logging in clears the account's count; a client's failures are
+    # never cleared by a success, or an attacker could reset them with an account of their own.
+    account_failures = _recent_failures(session, LoginAttempt.email, email, reset_by_success=True)
+    client_failures = (
+        _recent_failures(session, LoginAttempt.client, client, reset_by_success=False)
+        if client
+        else 0
+    )
     if account_failures >= MAX_FAILURES_PER_ACCOUNT or client_failures >= MAX_FAILURES_PER_CLIENT:
         raise Throttled(
             "too many failed log-ins: wait 15 minutes before trying again",
@@ -244,7 +251,6 @@ def session_user(session: Session, token: str) -> tuple[User, UserSession] | Non
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    row.last_seen_at = utcnow()
     return user, row
 
 
@@ -271,15 +277,44 @@ def issue_api_token(session: Session, *, user: User, name: str) -> tuple[str, Ap
     return token, row
 
 
-def token_user(session: Session, token: str) -> User | None:
+def token_user(session: Session, token: str) -> tuple[User, ApiToken] | None:
+    """The user of a live API token and the token's row, or None."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
     if row is None or row.revoked_at is not None:
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    row.last_used_at = utcnow()
-    return user
+    return user, row
+
+
+def is_stale(last: datetime | None, *, interval: timedelta) -> bool:
+    """Whether a last-seen time is old enough to be recorded again."""
+    return last is None or last < utcnow() - interval
+
+
+def record_last_seen(
+    session: Session,
+    *,
+    session_id: int | None = None,
+    token_id: int | None = None,
+    interval: timedelta,
+) -> None:
+    """Record that a web session or API token was used, at most once per interval.
+
+    Runs in a short transaction of its own, after the response: a request never holds a
+    lock for it, and concurrent requests of one token update its row once.
+    """
+    now = utcnow()
+    if session_id is not None:
+        column, model, key = UserSession.last_seen_at, UserSession, session_id
+    else:
+        column, model, key = ApiToken.last_used_at, ApiToken, token_id
+    session.execute(
+        update(model)
+        .where(model.id == key, or_(column.is_(None), column < now - interval))
+        .values({column.key: now})
+    )
 
 
 def list_api_tokens(session: Session, *, user: User) -> list[ApiToken]:

@@ -8,7 +8,7 @@ only untouched drafts are refreshed, added or removed.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
@@ -155,7 +155,6 @@ def update_item(
     for field, value in changes.items():
         setattr(item, field, value)
     item.edited_by_user = True
-    item.version += 1
     item.updated_at = utcnow()
     session.flush()
     audit.record(
@@ -229,3 +228,24 @@ def plan_progress(items: list[ActionItem]) -> PlanProgress:
     for item in items:
         counts[item.status] += 1
     return PlanProgress(total=len(items), **counts)
+
+
+def plans_progress(session: Session, assessment_ids: list[int]) -> dict[int, PlanProgress]:
+    """The plan progress of many assessments in one grouped count (for lists of them)."""
+    counts: dict[int, dict[str, int]] = {
+        assessment_id: {status.value: 0 for status in ActionStatus}
+        for assessment_id in assessment_ids
+    }
+    if not counts:
+        return {}
+    rows = session.execute(
+        select(ActionItem.assessment_id, ActionItem.status, func.count())
+        .where(ActionItem.assessment_id.in_(list(counts)))
+        .group_by(ActionItem.assessment_id, ActionItem.status)
+    )
+    for assessment_id, status, number in rows:
+        counts[assessment_id][status] = counts[assessment_id].get(status, 0) + number
+    return {
+        assessment_id: PlanProgress(total=sum(by_status.values()), **by_status)
+        for assessment_id, by_status in counts.items()
+    }

@@ -3,7 +3,7 @@ area assignments, comments and the action plan."""
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -164,6 +164,8 @@ class Target(Base):
     capability_id: Mapped[str] = mapped_column(String(60))
     level: Mapped[int] = mapped_column(SmallInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Every UPDATE checks and raises the version: two overlapping edits never both land.
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -215,5 +217,7 @@ class ActionItem(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     edited_by_user: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Every UPDATE checks and raises the version: two overlapping edits never both land.
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

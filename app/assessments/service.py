@@ -7,11 +7,10 @@ see is answered with NotFound, exactly as if it did not exist.
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, User
 from app.assessments.models import (
@@ -27,6 +26,7 @@ from app.assessments.schemas import AnswerInput, AssessmentCreate, Progress, Sig
 from app.audit import service as audit
 from app.catalogue import service as catalogue_service
 from app.catalogue.schema import Catalogue
+from app.core.clock import latest_today
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.countries import service as country_service
@@ -96,9 +96,45 @@ def _require_editable(assessment: Assessment) -> None:
         raise Forbidden(f"the assessment is {assessment.status} and read-only")
 
 
-def _touch(assessment: Assessment) -> None:
-    assessment.revision += 1
-    assessment.updated_at = utcnow()
+def _advance(
+    session: Session,
+    assessment: Assessment,
+    *,
+    when: set[Status],
+    at_revision: int | None = None,
+    **values: object,
+) -> bool:
+    """Raise the revision (and set values) in one guarded UPDATE; False if the guard failed.
+
+    The increment happens in SQL, so overlapping changes each count; the status guard
+    (and, for sign-off, the revision the caller checked) makes a change racing a
+    transition either land before it or be refused, never land after it. Callers run it
+    last, just before the commit, so the row lock is held for as short as possible.
+    """
+    now = utcnow()
+    query = update(Assessment).where(
+        Assessment.id == assessment.id, Assessment.status.in_([s.value for s in when])
+    )
+    if at_revision is not None:
+        query = query.where(Assessment.revision == at_revision)
+    row = session.execute(
+        query.values(revision=Assessment.revision + 1, updated_at=now, **values)
+        .returning(Assessment.revision)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return False
+    for name, value in {"revision": row.revision, "updated_at": now, **values}.items():
+        set_committed_value(assessment, name, value)
+    return True
+
+
+def _touch(session: Session, assessment: Assessment) -> None:
+    """Count a change to an open assessment; refused if it was signed off meanwhile."""
+    if not _advance(session, assessment, when=EDITABLE):
+        raise Forbidden(
+            "the assessment was signed off or closed meanwhile and is read-only; nothing was saved"
+        )
 
 
 # ---------------------------------------------------------------- assessments
@@ -156,8 +192,13 @@ def create_assessment(
         created_by_id=user.id,
         status=Status.DRAFT,
     )
-    session.add(assessment)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(assessment)
+    except IntegrityError:  # another request created it since the check above
+        raise Conflict(
+            f"{country.name} already has an assessment for cycle {data.cycle}", field="cycle"
+        ) from None
     if data.start_from_previous:
         _carry_over(session, user=user, source=previous, target=assessment)
     audit.record(
@@ -343,8 +384,8 @@ def save_answer(
             new_value=content,
         )
     )
-    _touch(assessment)
     session.flush()
+    _touch(session, assessment)
     return answer
 
 
@@ -428,12 +469,18 @@ def set_target(
         target = Target(
             assessment_id=assessment.id, capability_id=capability_id, level=level, set_by_id=user.id
         )
-        session.add(target)
+        try:
+            with session.begin_nested():
+                session.add(target)
+        except IntegrityError:  # someone set this target at the same moment
+            raise Conflict(
+                "this target was set by someone else at the same moment; reload and check it",
+                field="level",
+            ) from None
     elif target.level != level:
         target.level, target.set_by_id, target.set_at = level, user.id, utcnow()
-        target.version += 1
-    _touch(assessment)
     session.flush()
+    _touch(session, assessment)
     return target
 
 
@@ -489,8 +536,13 @@ def assign_area(
     assignment = AreaAssignment(
         assessment_id=assessment.id, area_id=area_id, user_id=contributor.id
     )
-    session.add(assignment)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(assignment)
+    except IntegrityError:  # the same assignment was made at the same moment
+        raise Conflict(
+            "this area was just assigned to them by someone else", field="user_id"
+        ) from None
     audit.record(
         session,
         actor=user,
@@ -623,20 +675,31 @@ def submit(session: Session, *, user: User, assessment_id: int, signoff: SignOff
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
     _require_coordinator(user, assessment)
     _require_editable(assessment)
-    if signoff.date > date.today():
+    if signoff.date > latest_today():
         raise Invalid("the sign-off date cannot be in the future", field="date")
+    checked_revision = assessment.revision
     missing = missing_answers(catalogue_of(session, assessment), answers_of(session, assessment))
     if missing:
         raise Invalid(
             f"{len(missing)} indicator(s) still need an answer", field="answers", missing=missing
         )
     previous = assessment.status
-    assessment.status = Status.SUBMITTED
-    assessment.submitted_at = utcnow()
-    assessment.signoff_name = signoff.name
-    assessment.signoff_position = signoff.position
-    assessment.signoff_date = signoff.date
-    _touch(assessment)
+    signed = _advance(
+        session,
+        assessment,
+        when=EDITABLE,
+        at_revision=checked_revision,
+        status=Status.SUBMITTED.value,
+        submitted_at=utcnow(),
+        signoff_name=signoff.name,
+        signoff_position=signoff.position,
+        signoff_date=signoff.date,
+    )
+    if not signed:
+        raise Conflict(
+            "the assessment changed while you were signing it off; "
+            "review the latest answers and sign off again"
+        )
     audit.record(
         session,
         actor=user,
@@ -675,8 +738,8 @@ def return_for_changes(
                 body=body.strip(),
             )
         )
-    assessment.status = Status.RETURNED
-    _touch(assessment)
+    if not _advance(session, assessment, when={Status.SUBMITTED}, status=Status.RETURNED.value):
+        raise Conflict("the assessment was returned or validated by someone else meanwhile")
     audit.record(
         session,
         actor=user,
@@ -693,9 +756,15 @@ def validate(session: Session, *, user: User, assessment_id: int) -> Assessment:
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
     if assessment.status != Status.SUBMITTED:
         raise Forbidden("only a submitted assessment can be validated")
-    assessment.status = Status.VALIDATED
-    assessment.validated_at = utcnow()
-    _touch(assessment)
+    validated = _advance(
+        session,
+        assessment,
+        when={Status.SUBMITTED},
+        status=Status.VALIDATED.value,
+        validated_at=utcnow(),
+    )
+    if not validated:
+        raise Conflict("the assessment was returned or validated by someone else meanwhile")
     audit.record(
         session,
         actor=user,

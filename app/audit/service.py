@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEvent
+from app.core.db import write_beside
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -32,6 +33,12 @@ def record(
         target_id=str(target[1]) if target else None,
         details=details or {},
     )
+    writer = write_beside(session)
+    if writer is not None:
+        # A read (a download, an export) is recorded in a short transaction of its own.
+        with writer.begin() as own:
+            own.add(event)
+        return event
     session.add(event)
     return event
 

@@ -19,13 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from app.core.config import MIN_GROUP_FLOOR
 from app.scoring import AssessmentScore
-
-# The smallest group whose statistics may be published, and the floor nobody can go below:
-# with at least 3 countries in a group, a country that knows its own contribution still
-# faces at least 2 others when it subtracts itself (see docs/confidentiality.md).
-DEFAULT_MIN_GROUP = 5
-MIN_GROUP_FLOOR = 3
 
 MEMBERSHIP = "membership"
 REGION = "region"
@@ -134,17 +129,6 @@ def groups_in(groups: Iterable[GroupAggregate], partition: str) -> tuple[GroupAg
 
 
 # ---------------------------------------------------------------- the threshold
-
-
-def min_group_size(raw: str | None) -> int:
-    """The threshold k from its setting: 5 when unset, never below 3."""
-    if raw is None or not raw.strip():
-        return DEFAULT_MIN_GROUP
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ValueError(f"GSR_AGGREGATE_MIN_GROUP must be a whole number, not {raw!r}") from None
-    return max(value, MIN_GROUP_FLOOR)
 
 
 def _check_threshold(k: int) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.accounts.dependencies import CurrentUser, current_user
 from app.accounts.models import User
@@ -16,6 +16,7 @@ from app.assessments import service as assessment_service
 from app.comparisons import service
 from app.comparisons.schemas import SharingUpdate
 from app.core.db import SessionDep
+from app.core.deps import min_group
 from app.core.errors import NotFound
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -64,9 +65,11 @@ def withdraw_consent(
 
 
 @router.get("/assessments/{assessment_id}/position")
-def position(assessment_id: int, user: CurrentUser, session: SessionDep) -> service.Position:
+def position(
+    assessment_id: int, request: Request, user: CurrentUser, session: SessionDep
+) -> service.Position:
     """The assessment's levels beside its region's and the membership's published aggregates."""
-    return service.position(session, user=user, assessment_id=assessment_id)
+    return service.position(session, user=user, assessment_id=assessment_id, k=min_group(request))
 
 
 @router.get("/peers/{country_code}/comparison")
@@ -157,18 +160,24 @@ def trends(
 
 @alliance.get("/aggregates")
 def aggregates(
-    user: CurrentUser, session: SessionDep, cycle: str | None = None
+    request: Request, user: CurrentUser, session: SessionDep, cycle: str | None = None
 ) -> service.AggregateReport:
     """Anonymised aggregates of a cycle, groups below the threshold withheld."""
-    return service.alliance_aggregates(session, user=user, cycle=cycle)
+    return service.alliance_aggregates(session, user=user, cycle=cycle, k=min_group(request))
 
 
 @alliance.get("/aggregates.{file_format}")
 def export_aggregates(
-    file_format: str, user: CurrentUser, session: SessionDep, cycle: str | None = None
+    file_format: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    cycle: str | None = None,
 ) -> Response:
     """The aggregates as a CSV or XLSX download (aggregates.csv, aggregates.xlsx)."""
-    export = service.export_aggregates(session, user=user, cycle=cycle, file_format=file_format)
+    export = service.export_aggregates(
+        session, user=user, cycle=cycle, file_format=file_format, k=min_group(request)
+    )
     return Response(
         export.content,
         media_type=export.media_type,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import statistics
 import unicodedata
@@ -59,9 +58,6 @@ from app.core.errors import Forbidden, Invalid, NotFound
 from app.countries import service as country_service
 from app.countries.models import Country
 from app.countries.service import INCOME_GROUPS, REGIONS
-
-# k: groups with fewer countries are withheld. Read once from the environment; never below 3.
-MIN_GROUP = aggregates.min_group_size(os.environ.get("GSR_AGGREGATE_MIN_GROUP"))
 
 # What counts in aggregates, distributions, trends and peer comparisons: assessments signed
 # off by the country's coordinator. They are complete and read-only, and they are the
@@ -966,16 +962,13 @@ def _one_decimal(value: float) -> float:
 # ---------------------------------------------------------------- anonymised aggregates
 
 
-def cycle_aggregates(
-    session: Session, cycle: str | None = None, *, k: int | None = None
-) -> AggregateReport:
+def cycle_aggregates(session: Session, cycle: str | None = None, *, k: int) -> AggregateReport:
     """A cycle's anonymised aggregates (the latest cycle by default), small groups withheld.
 
     Counts only members that opted in to aggregates, with a submitted or validated
     assessment. The result is publishable as it stands; callers still decide who sees it.
     No country name or code is read: the aggregates cannot carry one.
     """
-    k = MIN_GROUP if k is None else k
     cycle = _resolve_cycle(cycles(session), cycle)
     rows = (
         session.execute(
@@ -1026,19 +1019,19 @@ def cycle_aggregates(
 
 
 def alliance_aggregates(
-    session: Session, *, user: User, cycle: str | None = None
+    session: Session, *, user: User, cycle: str | None = None, k: int
 ) -> AggregateReport:
     """The aggregates for the secretariat's view (publishable, yet served to it alone)."""
     _require_alliance(user)
-    return cycle_aggregates(session, cycle)
+    return cycle_aggregates(session, cycle, k=k)
 
 
-def membership_brief_context(session: Session, cycle: str | None = None) -> BriefContext:
+def membership_brief_context(session: Session, cycle: str | None = None, *, k: int) -> BriefContext:
     """The plain data of the publishable membership brief: every table with cells withheld.
 
     Callers must check that the reader may have the brief; nothing here names a country.
     """
-    report = cycle_aggregates(session, cycle)
+    report = cycle_aggregates(session, cycle, k=k)
     return BriefContext(
         cycle=report.cycle,
         generated_at=utcnow(),
@@ -1167,13 +1160,13 @@ def _method_notes(report: AggregateReport) -> list[str]:
 
 
 def export_aggregates(
-    session: Session, *, user: User, cycle: str | None, file_format: str
+    session: Session, *, user: User, cycle: str | None, file_format: str, k: int
 ) -> Export:
     """The aggregates as a CSV or XLSX file for the secretariat; the export is logged."""
     _require_alliance(user)
     if file_format not in ("csv", "xlsx"):
         raise NotFound(_NOT_FOUND)
-    report = cycle_aggregates(session, cycle)
+    report = cycle_aggregates(session, cycle, k=k)
     label = _slug(report.cycle or "none") or "cycle"
     audit.record(
         session,
@@ -1195,7 +1188,7 @@ def export_aggregates(
 # ---------------------------------------------------------------- a country's position
 
 
-def position(session: Session, *, user: User, assessment_id: int) -> Position:
+def position(session: Session, *, user: User, assessment_id: int, k: int) -> Position:
     """An assessment's levels beside the published aggregates of its region and membership.
 
     The aggregates are the very cells every other view publishes, withheld the same way.
@@ -1213,7 +1206,7 @@ def position(session: Session, *, user: User, assessment_id: int) -> Position:
     own = aggregates.contribution_of(
         score, region=assessment.country.region, income_group=assessment.country.income_group
     ).values
-    report = cycle_aggregates(session, assessment.cycle)
+    report = cycle_aggregates(session, assessment.cycle, k=k)
     region = report.group(REGION, assessment.country.region)
     membership = report.group(MEMBERSHIP, ALL_MEMBERS)
     rows = []

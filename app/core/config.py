@@ -1,28 +1,119 @@
-"""Settings, read from the environment with the GSR_ prefix (or a .env file)."""
+"""Settings: one validated object, read from GSR_* environment variables or a .env file.
+
+Sections are nested models; a section's field is set with the section's name and the
+field's, joined by an underscore: `GSR_DATABASE_URL`, `GSR_REPORTS_WORKERS`,
+`GSR_AGGREGATE_MIN_GROUP`. The object is built once at start-up (so a bad value stops the
+process with a clear message) and passed to what needs it; nothing reads the environment.
+"""
+
+from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+# Published aggregates never cover fewer countries than this, whatever the setting says:
+# with at least 3 countries in a group, a country that knows its own contribution still
+# faces at least 2 others when it subtracts itself (see docs/confidentiality.md).
+MIN_GROUP_FLOOR = 3
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GSR_", env_file=".env", extra="ignore")
 
-    database_url: str = Field(
+class DatabaseSettings(BaseModel):
+    """Where the data lives and how long a request may wait for it."""
+
+    url: str = Field(
         default=f"sqlite:///{PROJECT_ROOT / 'var' / 'gsr.db'}",
         description="SQLAlchemy URL: SQLite by default, postgresql+psycopg://... in production",
     )
+    pool_size: int = Field(default=10, ge=1, le=200, description="connections kept per process")
+    max_overflow: int = Field(default=20, ge=0, le=500, description="extra connections at peaks")
+    pool_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="seconds to wait for a free connection"
+    )
+    lock_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="seconds a statement waits for a lock (SQLite busy timeout, PostgreSQL "
+        "lock_timeout) before the request is answered 503 with Retry-After",
+    )
+
+
+class ReportSettings(BaseModel):
+    """How PDF reports are rendered and cached."""
+
+    cache_dir: Path = PROJECT_ROOT / "var" / "cache" / "reports"
+    cache_max_files: int = Field(default=500, ge=1)
+    render_timeout: float = Field(default=60.0, gt=0)
+    workers: int = Field(default=2, ge=1, le=64)
+
+
+class AggregateSettings(BaseModel):
+    """The confidentiality threshold of published, anonymised figures."""
+
+    min_group: int = Field(
+        default=5,
+        description=f"smallest group of countries a published figure may describe "
+        f"(never below {MIN_GROUP_FLOOR})",
+    )
+
+    @field_validator("min_group")
+    @classmethod
+    def _at_least_floor(cls, value: int) -> int:
+        if value < MIN_GROUP_FLOOR:
+            raise ValueError(f"must be at least {MIN_GROUP_FLOOR} to keep countries anonymous")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GSR_",
+        env_file=".env",
+        extra="ignore",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    reports: ReportSettings = ReportSettings()
+    aggregate: AggregateSettings = AggregateSettings()
     catalogue_path: Path = PROJECT_ROOT / "capabilities"
-    demo_mode: bool = False
-    session_hours: int = 12
+    demo_mode: bool = Field(
+        default=False,
+        description="seed and show the fictional demo countries (never in production)",
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    last_seen_interval: int = Field(
+        default=300,
+        ge=0,
+        description="seconds between two records of a session's or token's last use",
+    )
     log_level: str = "info"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_database_url(cls, data: Any) -> Any:
+        """Accept `database_url=...` as a shorthand for the database section's URL."""
+        if isinstance(data, dict) and "database_url" in data:
+            data = dict(data)
+            url = data.pop("database_url")
+            section = data.get("database") or {}
+            if isinstance(section, BaseModel):
+                section = section.model_dump()
+            data["database"] = {**section, "url": url}
+        return data
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url
 
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings (cached; tests clear the cache to change them)."""
+    """The process's settings, read once (operator commands and the server's start-up)."""
     return Settings()

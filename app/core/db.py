@@ -1,7 +1,10 @@
-"""Database engine, declarative base and the request-scoped session dependency."""
+"""Database engine, declarative base and the request's unit of work."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -9,6 +12,8 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from app.core.config import DatabaseSettings
 
 # One naming convention for every constraint, so migrations name them the same way on
 # SQLite (batch mode) and PostgreSQL.
@@ -49,38 +54,112 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Execution option naming the BEGIN a SQLite connection of a writing unit of work emits.
+_SQLITE_BEGIN = "gsr_sqlite_begin"
+WRITER = "writer"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for url; SQLite gets foreign keys, WAL and a busy timeout."""
+def _sqlite_connect(busy_timeout_ms: int):
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling is off: we emit BEGIN ourselves (below), so
+        # that a writing request takes the write lock at its start and waits for it up to
+        # the busy timeout, instead of failing at once when a reader's snapshot went stale.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    return configure
+
+
+def _sqlite_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, *, database: DatabaseSettings | None = None, **kwargs: Any) -> Engine:
+    """An engine for url: statement parameters never logged; SQLite gets foreign keys, WAL,
+    a busy timeout and explicit transactions; PostgreSQL a lock time-out."""
+    database = database or DatabaseSettings(url=url)
+    lock_timeout_ms = int(database.lock_timeout * 1000)
+    # Parameters carry answers, e-mails and password hashes: keep them out of errors and logs.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False})
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "connect", _sqlite_connect(lock_timeout_ms))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", database.pool_size)
+    kwargs.setdefault("max_overflow", database.max_overflow)
+    kwargs.setdefault("pool_timeout", database.pool_timeout)
+    if parsed.get_backend_name() == "postgresql":
+        kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={lock_timeout_ms}"})
     return create_engine(url, **kwargs)
 
 
+@dataclass(frozen=True)
+class Sessions:
+    """The two kinds of unit of work: reading (GET pages and API reads) and writing."""
+
+    read: sessionmaker[Session]
+    write: sessionmaker[Session]
+
+
+def make_sessions(engine: Engine) -> Sessions:
+    """Reading sessions are read-only on PostgreSQL; writing ones take SQLite's write lock
+    at their first statement."""
+    if engine.dialect.name == "sqlite":
+        reader = engine
+        writer = engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+    else:
+        reader = engine.execution_options(postgresql_readonly=True)
+        writer = engine
+    write = sessionmaker(bind=writer, expire_on_commit=False)
+    # A reading session knows where to write what a read must record (see `write_beside`).
+    read = sessionmaker(
+        bind=reader, expire_on_commit=False, info={"read_only": True, WRITER: write}
+    )
+    return Sessions(read=read, write=write)
+
+
+def write_beside(session: Session) -> sessionmaker[Session] | None:
+    """For a reading unit of work, the factory of short writes beside it; else None."""
+    return session.info.get(WRITER)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Writing sessions on engine (operator commands, start-up, demo data)."""
+    return make_sessions(engine).write
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_reading(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get("read_only") and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyUnitOfWork("a reading request tried to change data; use a separate write")
+
+
+class ReadOnlyUnitOfWork(RuntimeError):
+    """A GET tried to write inside its read-only transaction: a programming error."""
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request: committed on success, rolled back on any error."""
-    session: Session = request.app.state.sessionmaker()
+    """One unit of work per request: committed on success, rolled back on any error.
+
+    GET and HEAD requests read only (and never hold SQLite's write lock); what they must
+    record (an audit entry, a last-seen time) goes through `separate_write`.
+    """
+    sessions: Sessions = request.app.state.sessions
+    factory = sessions.read if request.method in SAFE_METHODS else sessions.write
+    session = factory()
     try:
         yield session
         session.commit()
@@ -89,6 +168,14 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def separate_write(request: Request) -> Iterator[Session]:
+    """A short transaction of its own, committed at once, beside the request's unit of work."""
+    sessions: Sessions = request.app.state.sessions
+    with sessions.write.begin() as session:
+        yield session
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit

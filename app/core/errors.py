@@ -46,3 +46,10 @@ class NotAuthenticated(DomainError):
 class Throttled(DomainError):
     status_code = 429
     code = "throttled"
+
+
+class ServiceBusy(DomainError):
+    """The database could not serve the request in time (a lock, a full pool): retry soon."""
+
+    status_code = 503
+    code = "busy"

@@ -24,6 +24,8 @@ from app.catalogue.schema import Catalogue
 from app.comparisons import service as comparisons
 from app.comparisons.aggregates import Cell, GroupAggregate
 from app.comparisons.models import SharingSettings
+from app.core.i18n import direction
+from app.core.i18n import gettext as _
 from app.countries.models import Country
 from app.reporting import charts
 from app.reporting.context import (
@@ -35,8 +37,6 @@ from app.reporting.context import (
     withheld_text,
 )
 from app.reporting.render import ReportKey, format_number, key_extra, language
-from app.web.i18n import direction
-from app.web.i18n import gettext as _
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +129,9 @@ class BriefData:
         return aggregate_digest(self.context.min_group, self.groups)
 
 
-def brief_data(session: Session, cycle: str | None) -> BriefData:
+def brief_data(session: Session, cycle: str | None, *, k: int) -> BriefData:
     """The aggregates of a cycle (the latest by default) and the catalogues they count."""
-    found = comparisons.membership_brief_context(session, cycle)
+    found = comparisons.membership_brief_context(session, cycle, k=k)
     versions = _counted_versions(session, found.cycle)
     return BriefData(
         context=found,

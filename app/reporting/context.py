@@ -33,6 +33,8 @@ from app.comparisons.aggregates import (
     contribution_of,
 )
 from app.core.errors import NotFound
+from app.core.i18n import direction
+from app.core.i18n import gettext as _
 from app.reporting import charts
 from app.reporting.render import ReportKey, fingerprint, format_number, key_extra, language
 from app.scoring import (
@@ -46,8 +48,6 @@ from app.scoring import (
     round_for_display,
     score_assessment,
 )
-from app.web.i18n import direction
-from app.web.i18n import gettext as _
 
 TOP_GAPS = 10
 HORIZONS = ("short", "medium", "long")
@@ -316,13 +316,13 @@ def aggregate_digest(min_group: int, groups: Sequence[GroupAggregate]) -> str:
     )
 
 
-def position_figures(session: Session, assessment: Assessment) -> PositionFigures:
+def position_figures(session: Session, assessment: Assessment, *, k: int) -> PositionFigures:
     """The published figures of the assessment's cycle for its region and the membership.
 
     The caller must already have checked that the user may see the assessment; the figures
     themselves are anonymised and withheld where groups are small.
     """
-    report = comparisons.cycle_aggregates(session, assessment.cycle)
+    report = comparisons.cycle_aggregates(session, assessment.cycle, k=k)
     region = assessment.country.region
     try:
         region_group = report.group(REGION, region)
@@ -409,12 +409,11 @@ def gap_report_key(
     assessment: Assessment,
     *,
     locale: str,
-    figures: PositionFigures | None = None,
+    figures: PositionFigures,
 ) -> ReportKey:
     """What the gap report depends on: this revision, the previous cycle's, and the figures
     of the members it is set beside (which change without this assessment changing)."""
     previous = _previous_revision(session, assessment)
-    figures = figures or position_figures(session, assessment)
     return ReportKey(
         kind="gap",
         assessment_id=assessment.id,
@@ -504,12 +503,12 @@ def build_gap_report(
     user: User,
     assessment: Assessment,
     locale: str,
-    figures: PositionFigures | None = None,
+    figures: PositionFigures,
 ) -> GapReport:
     """Everything the gap report shows, for an assessment the user may see.
 
-    `figures` are the members' published aggregates from `position_figures`, when the
-    caller already has them (for the cache key); they are gathered here otherwise.
+    `figures` are the members' published aggregates from `position_figures` (gathered
+    once by the caller, which needs them for the cache key too).
     """
     with language(locale):
         return _gap_report(
@@ -517,7 +516,7 @@ def build_gap_report(
             user=user,
             assessment=assessment,
             locale=locale,
-            figures=figures or position_figures(session, assessment),
+            figures=figures,
         )
 
 

@@ -26,12 +26,11 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.core.config import PROJECT_ROOT
+from app.core import i18n
+from app.core.config import PROJECT_ROOT, ReportSettings
 from app.reporting.pool import RenderOutput, RenderPool
 from app.scoring import display_score
-from app.web import i18n
 
 logger = logging.getLogger("gsr.reports")
 
@@ -42,17 +41,6 @@ TEMPLATES = {
     "action-plan": "action_plan.html",
     "membership-brief": "membership_brief.html",
 }
-
-
-class ReportSettings(BaseSettings):
-    """Report settings, from GSR_REPORTS_* environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="GSR_REPORTS_", env_file=".env", extra="ignore")
-
-    cache_dir: Path = PROJECT_ROOT / "var" / "cache" / "reports"
-    cache_max_files: int = 500
-    render_timeout: float = 60.0
-    workers: int = 2
 
 
 # ---------------------------------------------------------------- HTML
@@ -284,8 +272,7 @@ class ReportRenderer:
         self._locks_guard = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: ReportSettings | None = None) -> ReportRenderer:
-        settings = settings or ReportSettings()
+    def from_settings(cls, settings: ReportSettings) -> ReportRenderer:
         return cls(
             cache_dir=settings.cache_dir,
             cache_max_files=settings.cache_max_files,

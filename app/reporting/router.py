@@ -31,12 +31,14 @@ from app.assessments.models import Assessment
 from app.audit import service as audit
 from app.comparisons import service as comparisons
 from app.comparisons.router import require_alliance
+from app.core import i18n
+from app.core.clock import utc_today
 from app.core.db import SessionDep
+from app.core.deps import min_group
 from app.core.errors import DomainError, Invalid, NotFound
 from app.reporting import brief, context
 from app.reporting.pool import RenderError
 from app.reporting.render import ReportKey, ReportRenderer, report_html, stylesheet_digest
-from app.web import i18n
 
 router = APIRouter(prefix="/assessments", tags=["reports"])
 pages = APIRouter(prefix="/assessments", include_in_schema=False)
@@ -66,7 +68,7 @@ class ReportUnavailable(DomainError):
     code = "report_unavailable"
 
 
-def _nothing(session: Session, assessment: Assessment) -> None:
+def _nothing(session: Session, assessment: Assessment, k: int) -> None:
     return None
 
 
@@ -78,7 +80,7 @@ class _Kind:
     # members' published figures, which both its cache key and its content need).
     key: Callable[[Session, User, Assessment, str, date, Any], ReportKey]
     build: Callable[[Session, User, Assessment, str, date, Any], Any]
-    prepare: Callable[[Session, Assessment], Any] = _nothing
+    prepare: Callable[[Session, Assessment, int], Any] = _nothing
 
 
 KINDS = {
@@ -91,7 +93,7 @@ KINDS = {
         lambda s, u, a, locale, today, figures: context.build_gap_report(
             s, user=u, assessment=a, locale=locale, figures=figures
         ),
-        context.position_figures,
+        lambda s, a, k: context.position_figures(s, a, k=k),
     ),
     "action-plan": _Kind(
         "action-plan",
@@ -107,10 +109,12 @@ KINDS = {
 
 
 def get_renderer(app: FastAPI) -> ReportRenderer:
-    """The application's renderer, made from the GSR_REPORTS_* settings on first use."""
+    """The application's renderer, made from the report settings on first use."""
     renderer = getattr(app.state, "report_renderer", None)
     if renderer is None:
-        renderer = app.state.report_renderer = ReportRenderer.from_settings()
+        renderer = app.state.report_renderer = ReportRenderer.from_settings(
+            app.state.settings.reports
+        )
     return renderer
 
 
@@ -141,34 +145,32 @@ def _pdf(
 ) -> Response:
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
     language = report_locale(request, user, locale)
-    today = date.today()
+    today = utc_today()
     renderer = get_renderer(request.app)
-    prepared = kind.prepare(session, assessment)
+    prepared = kind.prepare(session, assessment, min_group(request))
     key = kind.key(session, user, assessment, language, today, prepared)
     pdf = renderer.cached(key)
     from_cache = pdf is not None
     if pdf is None:
         report = kind.build(session, user, assessment, language, today, prepared)
         html = report_html(kind.name, report, locale=language)
+        # The data is gathered: end the read before the slow render, so no transaction
+        # (nor a pooled connection) is held while WeasyPrint works.
+        session.commit()
         try:
             pdf = renderer.render(key, html)
         except RenderError as exc:
             raise ReportUnavailable(
                 "the report could not be produced just now; please try again in a minute"
             ) from exc
-    audit.record(
+    _audit_report(
         session,
-        actor=user,
+        user,
+        assessment,
         action="report.downloaded",
-        country_id=assessment.country_id,
-        assessment_id=assessment.id,
-        target=("report", kind.name),
-        details={
-            "report": kind.name,
-            "locale": language,
-            "revision": assessment.revision,
-            "from_cache": from_cache,
-        },
+        report=kind.name,
+        locale=language,
+        from_cache=from_cache,
     )
     return Response(
         content=pdf,
@@ -178,6 +180,23 @@ def _pdf(
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+def _audit_report(
+    session: Session, user: User, assessment: Assessment | None, *, action: str, **details: Any
+) -> None:
+    """Record who saw or downloaded a report (in a short write beside the read)."""
+    if assessment is not None:
+        details["revision"] = assessment.revision
+    audit.record(
+        session,
+        actor=user,
+        action=action,
+        country_id=assessment.country_id if assessment else None,
+        assessment_id=assessment.id if assessment else None,
+        target=("report", details["report"]),
+        details=details,
     )
 
 
@@ -217,16 +236,10 @@ def _preview(
 ) -> HTMLResponse:
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
     language = report_locale(request, user, locale)
-    prepared = kind.prepare(session, assessment)
-    report = kind.build(session, user, assessment, language, date.today(), prepared)
-    audit.record(
-        session,
-        actor=user,
-        action="report.previewed",
-        country_id=assessment.country_id,
-        assessment_id=assessment.id,
-        target=("report", kind.name),
-        details={"report": kind.name, "locale": language, "revision": assessment.revision},
+    prepared = kind.prepare(session, assessment, min_group(request))
+    report = kind.build(session, user, assessment, language, utc_today(), prepared)
+    _audit_report(
+        session, user, assessment, action="report.previewed", report=kind.name, locale=language
     )
     html = report_html(kind.name, report, locale=language, preview=True)
     return HTMLResponse(
@@ -295,31 +308,30 @@ def membership_brief_pdf(
     if cycle is not None and cycle not in comparisons.cycles(session):
         raise NotFound("no member has an assessment in that cycle")
     language = report_locale(request, user, locale)
-    data = brief.brief_data(session, cycle)
+    data = brief.brief_data(session, cycle, k=min_group(request))
     renderer = get_renderer(request.app)
     key = brief.membership_brief_key(data, locale=language)
     pdf = renderer.cached(key)
     from_cache = pdf is not None
     if pdf is None:
-        report = brief.build_membership_brief(session, data, locale=language, today=date.today())
+        report = brief.build_membership_brief(session, data, locale=language, today=utc_today())
         html = report_html("membership-brief", report, locale=language)
+        session.commit()  # end the read before the slow render
         try:
             pdf = renderer.render(key, html)
         except RenderError as exc:
             raise ReportUnavailable(
                 "the brief could not be produced just now; please try again in a minute"
             ) from exc
-    audit.record(
+    _audit_report(
         session,
-        actor=user,
+        user,
+        None,
         action="report.downloaded",
-        target=("report", "membership-brief"),
-        details={
-            "report": "membership-brief",
-            "cycle": data.context.cycle,
-            "locale": language,
-            "from_cache": from_cache,
-        },
+        report="membership-brief",
+        cycle=data.context.cycle,
+        locale=language,
+        from_cache=from_cache,
     )
     return Response(
         content=pdf,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from app import scoring
 from app.catalogue.loader import load_catalogue
@@ -21,6 +22,7 @@ from app.comparisons.aggregates import (
     Contribution,
     Measure,
 )
+from app.core.config import Settings
 
 LEGISLATION = Measure("capability", "legislation")
 POLICY = Measure("area", "policy")
@@ -40,16 +42,19 @@ def country(region: str, income: str, **values: Fraction | int | None) -> Contri
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"),
-    [(None, 5), ("", 5), ("  ", 5), ("7", 7), (" 4 ", 4), ("3", 3), ("2", 3), ("0", 3), ("-9", 3)],
+    ("environment", "expected"), [({}, 5), ({"GSR_AGGREGATE_MIN_GROUP": "7"}, 7)]
 )
-def test_threshold_defaults_to_5_and_never_drops_below_3(raw, expected):
-    assert aggregates.min_group_size(raw) == expected
+def test_threshold_defaults_to_5_and_follows_the_setting(monkeypatch, environment, expected):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).aggregate.min_group == expected
 
 
-def test_a_threshold_that_is_not_a_number_is_refused():
-    with pytest.raises(ValueError, match="whole number"):
-        aggregates.min_group_size("five")
+@pytest.mark.parametrize("raw", ["2", "0", "-9", "five"])
+def test_a_threshold_below_3_or_not_a_number_stops_the_start(monkeypatch, raw):
+    monkeypatch.setenv("GSR_AGGREGATE_MIN_GROUP", raw)
+    with pytest.raises(ValidationError, match=r"aggregate\.min_group"):
+        Settings(_env_file=None)
 
 
 @pytest.mark.parametrize("k", [2, 1, 0, True])

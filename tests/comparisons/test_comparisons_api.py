@@ -598,7 +598,7 @@ def test_membership_brief_context_is_the_withheld_tables(world):
     from app.comparisons import service
 
     with world.client.app.state.sessionmaker() as session:
-        brief = service.membership_brief_context(session, CYCLE)
+        brief = service.membership_brief_context(session, CYCLE, k=5)
     assert brief.cycle == CYCLE and brief.min_group == 5
     assert brief.membership.cell(service.Measure("capability", "legislation")).countries == 13
     regions = {g.group: g for g in brief.regions}

@@ -216,7 +216,7 @@ def test_country_users_get_404_and_no_brief(fresh):
     country_users = set()
     with fresh.client.app.state.sessionmaker() as session:
         for who in ("fra", "fra_viewer", "ken", "gha"):
-            user = accounts.token_user(session, fresh.tokens[who])
+            user, _ = accounts.token_user(session, fresh.tokens[who])
             country_users.add(user.id)
     assert not [e for e in fresh.events("report.downloaded") if e.actor_id in country_users]
 

@@ -40,7 +40,10 @@ def test_report_data_takes_the_same_few_queries_for_any_size(app_client, worked,
             assessment = assessment_service.get_assessment(
                 session, user=user, assessment_id=assessment_id
             )
-            context.build_gap_report(session, user=user, assessment=assessment, locale="en")
+            figures = context.position_figures(session, assessment, k=5)
+            context.build_gap_report(
+                session, user=user, assessment=assessment, locale="en", figures=figures
+            )
             context.build_action_plan(
                 session, user=user, assessment=assessment, locale="en", today=date.today()
             )

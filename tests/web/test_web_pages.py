@@ -18,9 +18,9 @@ from app.accounts.dependencies import SESSION_COOKIE
 from app.assessments import service as assessments
 from app.assessments.models import Answer
 from app.assessments.schemas import AnswerInput, AssessmentCreate
+from app.core import i18n
 from app.core.config import PROJECT_ROOT, Settings
 from app.main import create_app
-from app.web import i18n
 
 PASSWORD = "a long enough password"
 CAPABILITY = "/areas/policy/capabilities/leadership"
@@ -798,7 +798,7 @@ def test_the_message_catalogue_template_is_up_to_date(tmp_path):
             "-q",
             "extract",
             "-F",
-            "app/web/babel.cfg",
+            "app/babel.cfg",
             "-k",
             "lazy_gettext",
             "-o",
@@ -820,8 +820,8 @@ def test_the_message_catalogue_template_is_up_to_date(tmp_path):
     def ids(path: Path) -> set[str]:
         return set(re.findall(r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), re.M))
 
-    committed = ids(PROJECT_ROOT / "app/web/translations/messages.pot")
-    assert ids(fresh) == committed, "run the pybabel extract command in app/web/babel.cfg"
+    committed = ids(PROJECT_ROOT / "app/translations/messages.pot")
+    assert ids(fresh) == committed, "run the pybabel extract command in app/babel.cfg"
 
 
 def test_a_user_chooses_a_language_or_follows_the_browser(web):

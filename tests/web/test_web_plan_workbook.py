@@ -14,6 +14,7 @@ from starlette.routing import NoMatchFound
 from app.accounts import service as accounts
 from app.actionplan import service as plans
 from app.actionplan.schemas import ActionItemUpdate
+from app.actionplan.service import plans_progress
 from app.assessments import service as assessments
 from app.assessments.models import ActionItem
 from app.assessments.schemas import AnswerInput
@@ -21,7 +22,6 @@ from app.core.config import Settings
 from app.main import create_app
 from app.portability.models import PendingImport
 from app.portability.service import MAX_UPLOAD_BYTES
-from app.web.pages.plan import plan_progress_of
 from tests.portability.conftest import XLSX, row_of, to_bytes
 from tests.web.test_web_pages import (
     csrf,
@@ -266,7 +266,7 @@ def test_plan_progress_of_many_assessments_takes_one_query(web, planned):
     with web.state.sessionmaker() as session:
         event.listen(engine, "before_cursor_execute", count)
         try:
-            found = plan_progress_of(session, [planned["id"], other])
+            found = plans_progress(session, [planned["id"], other])
         finally:
             event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import COUNTRY_ROLES, Role, User
+from app.core import i18n
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Invalid
+from app.core.i18n import lazy_gettext as _
 from app.countries.models import Country
-from app.web import i18n
-from app.web.i18n import lazy_gettext as _
 from app.web.pages.common import CheckedForm, PageUser, redirect, render, text_field
 
 router = APIRouter()

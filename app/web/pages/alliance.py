@@ -26,9 +26,10 @@ from app.catalogue.schema import Catalogue
 from app.comparisons import service as comparisons
 from app.comparisons.aggregates import ALL_MEMBERS, INCOME_GROUP, MEMBERSHIP, REGION, Measure
 from app.core.db import SessionDep
+from app.core.deps import min_group
 from app.core.errors import NotFound
+from app.core.i18n import lazy_gettext as _
 from app.countries.service import INCOME_GROUPS, REGIONS
-from app.web.i18n import lazy_gettext as _
 from app.web.pages.common import STATUS_LABELS, PageUser, locale_of, render
 
 router = APIRouter()
@@ -532,7 +533,9 @@ def aggregate_rows(words: Wording, report: comparisons.AggregateReport, group) -
 def aggregates_page(
     request: Request, user: AllianceUser, session: SessionDep, cycle: str = ""
 ) -> Response:
-    report = comparisons.alliance_aggregates(session, user=user, cycle=chosen(cycle))
+    report = comparisons.alliance_aggregates(
+        session, user=user, cycle=chosen(cycle), k=min_group(request)
+    )
     words = wording(request)
 
     def tables(partition: str) -> list[dict]:

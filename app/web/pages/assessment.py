@@ -3,7 +3,6 @@ the action plan's progress, offline work and reports; and the coordinator's sign
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,14 +10,16 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.accounts.models import Role, User
+from app.actionplan import service as plans
 from app.assessments import service as assessments
 from app.assessments.models import Status
 from app.assessments.schemas import SignOff
+from app.core.clock import latest_today, utc_today
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
+from app.core.i18n import lazy_gettext as _
 from app.portability import service as portability
 from app.portability.models import PendingImport
-from app.web.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
@@ -27,7 +28,6 @@ from app.web.pages.common import (
     render,
     text_field,
 )
-from app.web.pages.plan import plan_progress_of
 
 router = APIRouter()
 SIGNOFF_MESSAGES = {
@@ -56,7 +56,7 @@ def overview_page(
     for assignment, member in assessments.assignments_of(session, assessment):
         assigned.setdefault(assignment.area_id, []).append((assignment, member))
     comments = assessments.comments_of(session, assessment)
-    plan = plan_progress_of(session, [assessment.id])[assessment.id]
+    plan = plans.plans_progress(session, [assessment.id])[assessment.id]
     return render(
         request,
         "assessment.html",
@@ -279,9 +279,9 @@ def _submit_page(
             "missing": _missing(session, assessment, catalogue),
             "is_coordinator": is_coordinator,
             "editable_status": assessment.status in (Status.DRAFT, Status.RETURNED),
-            "form": form or {"name": user.full_name, "position": "", "date": date.today()},
+            "form": form or {"name": user.full_name, "position": "", "date": utc_today()},
             "errors": errors or {},
-            "today": date.today(),
+            "today": latest_today(),
         },
         status_code=status_code,
     )

@@ -9,8 +9,8 @@ from app.accounts import service as accounts
 from app.accounts.dependencies import SESSION_COOKIE
 from app.core.db import SessionDep
 from app.core.errors import Invalid, Throttled
+from app.core.i18n import lazy_gettext as _
 from app.core.security import new_token, same
-from app.web.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CheckedForm,
     PostedForm,

@@ -20,11 +20,11 @@ from starlette.datastructures import FormData
 
 from app.accounts.dependencies import CurrentUser, verify_csrf
 from app.accounts.models import User
+from app.core import i18n
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Throttled
+from app.core.i18n import lazy_gettext as _
 from app.countries.models import Country
-from app.web import i18n
-from app.web.i18n import lazy_gettext as _
 
 WEB_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES_DIR = WEB_DIR / "templates"

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.accounts.models import Role
+from app.actionplan import service as plans
 from app.assessments import service as assessments
 from app.assessments.schemas import AssessmentCreate
+from app.core.clock import utc_today
 from app.core.db import SessionDep
 from app.core.errors import Invalid
-from app.web.i18n import lazy_gettext as _
+from app.core.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
@@ -22,7 +22,6 @@ from app.web.pages.common import (
     render,
     text_field,
 )
-from app.web.pages.plan import plan_progress_of
 
 router = APIRouter()
 PER_PAGE = 50
@@ -49,7 +48,7 @@ def _dashboard(
 ) -> Response:
     rows, total = assessments.list_assessments(session, user=user, page=page, per_page=PER_PAGE)
     answered = assessments.answered_keys(session, [row.id for row in rows])
-    plan = plan_progress_of(session, [row.id for row in rows])
+    plan = plans.plans_progress(session, [row.id for row in rows])
     items = []
     for row in rows:
         catalogue = assessments.catalogue_of(session, row)
@@ -71,9 +70,9 @@ def _dashboard(
             "pages": pages,
             "can_start": can_start(user),
             "fixed_country": user.role == Role.COORDINATOR,
-            "form": form or {"cycle": str(date.today().year)},
+            "form": form or {"cycle": str(utc_today().year)},
             "errors": errors or {},
-            "today": date.today(),
+            "today": utc_today(),
         },
         status_code=status_code,
     )

@@ -14,18 +14,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.actionplan import service as plans
-from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate, PlanProgress
+from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate
 from app.assessments import service as assessments
 from app.assessments.models import ActionItem, ActionStatus, Assessment
 from app.catalogue.schema import Catalogue
+from app.core.clock import utc_today
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
-from app.web.i18n import lazy_gettext as _
+from app.core.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
@@ -100,27 +100,6 @@ def is_planner(user: User, assessment: Assessment) -> bool:
     return user.role == Role.COORDINATOR and user.country_id == assessment.country_id
 
 
-def plan_progress_of(session: Session, assessment_ids: list[int]) -> dict[int, PlanProgress]:
-    """The plan progress of many assessments in one grouped count (for lists of them)."""
-    counts: dict[int, dict[str, int]] = {
-        assessment_id: {status.value: 0 for status in ActionStatus}
-        for assessment_id in assessment_ids
-    }
-    if not counts:
-        return {}
-    rows = session.execute(
-        select(ActionItem.assessment_id, ActionItem.status, func.count())
-        .where(ActionItem.assessment_id.in_(list(counts)))
-        .group_by(ActionItem.assessment_id, ActionItem.status)
-    )
-    for assessment_id, status, number in rows:
-        counts[assessment_id][status] = counts[assessment_id].get(status, 0) + number
-    return {
-        assessment_id: PlanProgress(total=sum(by_status.values()), **by_status)
-        for assessment_id, by_status in counts.items()
-    }
-
-
 # ---------------------------------------------------------------- describing items
 
 
@@ -179,7 +158,7 @@ def _view(
     open_status = item.status in (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)
     return {
         "item": item,
-        "overdue": bool(open_status and item.due_date and item.due_date < date.today()),
+        "overdue": bool(open_status and item.due_date and item.due_date < utc_today()),
         "capability": capability,
         "area": area,
         "step": _step(catalogue, item.step_level, locale),

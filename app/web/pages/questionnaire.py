@@ -21,7 +21,7 @@ from app.assessments.schemas import MAX_LINKS, AnswerInput
 from app.catalogue.schema import Catalogue
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
-from app.web.i18n import lazy_gettext as _
+from app.core.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CONFIDENCE_LABELS,
     RESPONSE_LABELS,

@@ -14,10 +14,11 @@ from fastapi.responses import Response
 from app.accounts.models import User
 from app.comparisons import service as comparisons
 from app.core.db import SessionDep
+from app.core.deps import min_group
 from app.core.errors import Invalid, NotFound
+from app.core.i18n import lazy_gettext as _
 from app.countries import service as country_service
 from app.countries.models import Country
-from app.web.i18n import lazy_gettext as _
 from app.web.pages.alliance import (
     GROUP_LABELS,
     REGION_LABELS,
@@ -67,7 +68,7 @@ def _sharing_page(
             "view": view,
             "is_member": is_member,
             "choices": [country for country in members if country.code not in offered],
-            "min_group": comparisons.MIN_GROUP,
+            "min_group": min_group(request),
             "errors": errors or {},
             "message": _MESSAGES.get(next(iter(request.query_params), "")),
         },
@@ -131,7 +132,9 @@ def withdraw_consent(
 
 @router.get("/assessments/{assessment_id}/position")
 def position(request: Request, user: PageUser, session: SessionDep, assessment_id: int) -> Response:
-    found = comparisons.position(session, user=user, assessment_id=assessment_id)
+    found = comparisons.position(
+        session, user=user, assessment_id=assessment_id, k=min_group(request)
+    )
     words = wording(request)
     rows = [
         {

@@ -24,9 +24,9 @@ from app.assessments import service as assessments
 from app.catalogue.schema import Catalogue
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Invalid
+from app.core.i18n import lazy_gettext as _
 from app.portability import service as portability
 from app.portability.router import MULTIPART_ALLOWANCE
-from app.web.i18n import lazy_gettext as _
 from app.web.pages.assessment import applied_counts, overview_page
 from app.web.pages.common import CheckedForm, PageUser, locale_of, redirect, render
 from app.web.pages.questionnaire import describe

@@ -2,7 +2,7 @@
 
 English is the source language. A language is added by dropping its catalogue at
 `translations/<locale>/LC_MESSAGES/messages.po` (made with `pybabel init`) and compiling it
-(`pybabel compile -d app/web/translations`); an uncompiled `.po` is read as well, so a
+(`pybabel compile -d app/translations`); an uncompiled `.po` is read as well, so a
 translator can check their work without the compile step.
 """
 
@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from fastapi import Request
 
-TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
 DOMAIN = "messages"
 SOURCE_LOCALE = "en"
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
