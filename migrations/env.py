@@ -1,25 +1,18 @@
-"""Alembic environment: batch mode everywhere so SQLite can alter tables like PostgreSQL."""
+"""Alembic environment: batch mode everywhere so SQLite can alter tables like PostgreSQL.
+
+On SQLite a run has foreign keys off and is one transaction that commits only when
+`PRAGMA foreign_key_check` finds no broken reference (see app.core.migrate).
+"""
 
 from alembic import context
-from sqlalchemy.engine import Connection
 
+from app.core import migrate
 from app.core.config import get_settings
 from app.core.db import make_engine
 from app.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def _configure(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=True,
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
 
 
 def run_migrations_offline() -> None:
@@ -34,15 +27,27 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _configure(connection)
-        return
     url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
     engine = make_engine(url)
-    with engine.connect() as connection:
-        _configure(connection)
-    engine.dispose()
+    on_sqlite = engine.dialect.name == "sqlite"
+    if on_sqlite:
+        migrate.prepare_sqlite_for_migrations(engine)
+    try:
+        with engine.connect() as connection:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=True,
+                compare_type=True,
+                # One transaction for the whole run on SQLite too (PostgreSQL's default).
+                transactional_ddl=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if on_sqlite:
+                    migrate.check_sqlite_foreign_keys(connection)
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():
