@@ -43,22 +43,17 @@ def prepare_sqlite_for_migrations(engine: Engine) -> None:
     Batch mode rebuilds a table (copy, drop, rename). With foreign keys enforced, dropping
     the old table deletes the rows that reference it through ON DELETE CASCADE, or fails on
     the others, so they are turned off on connecting: the pragma has no effect inside a
-    transaction. The driver's own implicit transactions are replaced by an explicit BEGIN,
-    so the DDL of a whole run commits or rolls back as one, foreign key check included.
+    transaction. make_engine already replaces the driver's implicit transactions by an
+    explicit BEGIN, so the DDL of a whole run commits or rolls back as one, foreign key
+    check included.
     """
     event.listen(engine, "connect", _foreign_keys_off)  # after make_engine's "on"
-    event.listen(engine, "begin", _begin)
 
 
 def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=OFF")
     cursor.close()
-    dbapi_connection.isolation_level = None
-
-
-def _begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
 
 
 def check_sqlite_foreign_keys(connection: Connection) -> None:
