@@ -125,6 +125,13 @@ def serve(
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     reload: bool = False,
+    worker_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a worker may take to start or to answer the supervisor's health "
+            "check before it is replaced (generous: a busy machine is not a hung worker)"
+        ),
+    ] = 60.0,
 ) -> None:
     """Serve the web application and API."""
     import uvicorn
@@ -137,6 +144,7 @@ def serve(
         workers=workers,
         reload=reload,
         log_level=get_settings().log_level,
+        timeout_worker_healthcheck=worker_timeout,
     )
 
 
