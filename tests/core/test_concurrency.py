@@ -141,26 +141,35 @@ def installation(backend, request, make_database, tmp_path_factory) -> Iterator[
 def _save_loop(
     inst: Installation, who: str, assessment_id: int, keys: list[tuple[str, str]], stop
 ) -> Counter:
-    """Save answer after answer until told to stop; counts statuses and changed saves."""
+    """Save answer after answer until told to stop; counts statuses and changed saves.
+
+    A connection dropped by the client's side of a busy machine is counted apart ("lost"):
+    its save may or may not have landed, so it bounds the revision check from above.
+    """
     seen: Counter = Counter()
-    with inst.client(who) as client:
-        rounds = 0
-        while not stop.is_set() and rounds < 200:
-            for capability_id, indicator_id in keys:
-                path = f"/api/v1/assessments/{assessment_id}/answers/{capability_id}/{indicator_id}"
-                current = client.get(path + "/history")
-                version = 0
-                if current.status_code == 200 and current.json():
-                    version = current.json()[0]["version"]
-                level = (rounds + version) % 4
-                answer = client.put(
-                    path,
-                    json={"version": version, "response": "level", "level": level},
-                )
-                seen[answer.status_code] += 1
-                if answer.status_code == 200 and answer.json()["version"] == version + 1:
-                    seen["changed"] += 1
-            rounds += 1
+    rounds = 0
+    while not stop.is_set() and rounds < 200:
+        with inst.client(who) as client:
+            try:
+                for capability_id, indicator_id in keys:
+                    path = (
+                        f"/api/v1/assessments/{assessment_id}/answers/"
+                        f"{capability_id}/{indicator_id}"
+                    )
+                    current = client.get(path + "/history")
+                    version = 0
+                    if current.status_code == 200 and current.json():
+                        version = current.json()[0]["version"]
+                    level = (rounds + version) % 4
+                    answer = client.put(
+                        path, json={"version": version, "response": "level", "level": level}
+                    )
+                    seen[answer.status_code] += 1
+                    if answer.status_code == 200 and answer.json()["version"] == version + 1:
+                        seen["changed"] += 1
+            except httpx.TransportError:
+                seen["lost"] += 1
+        rounds += 1
     return seen
 
 
@@ -211,7 +220,9 @@ def test_a_report_renders_while_other_countries_save(installation: Installation)
     # Every acknowledged change counted once: the revision never loses an increment.
     for who, assessment_id in savers.items():
         changed = results[(who, 0)]["changed"] + results[(who, 1)]["changed"]
-        assert inst.revision(assessment_id) - before[who] == changed
+        lost = results[(who, 0)]["lost"] + results[(who, 1)]["lost"]
+        assert changed <= inst.revision(assessment_id) - before[who] <= changed + lost
+    assert totals["lost"] <= totals[200] // 10, totals  # drops are rare, not the rule
     assert "database is locked" not in inst.log.read_text()
 
 
