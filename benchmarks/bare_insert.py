@@ -35,3 +35,8 @@ def insert(row: Row) -> dict[str, int]:
             text("INSERT INTO bench_rows (client, n) VALUES (:client, :n)"), row.model_dump()
         )
     return {"ok": 1}
+
+
+@app.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
