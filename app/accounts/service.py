@@ -278,12 +278,16 @@ def issue_api_token(session: Session, *, user: User, name: str) -> tuple[str, Ap
 
 
 def token_user(session: Session, token: str) -> tuple[User, ApiToken] | None:
-    """The user of a live API token and the token's row, or None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None:
+    """The user of a live API token and the token's row, or None (one query)."""
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash(token))
+    ).first()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if row.revoked_at is not None or not user.is_active:
         return None
     return user, row
 

@@ -172,7 +172,8 @@ def save_answer(
             }
         }
         return JSONResponse(body, status_code=409)
-    return answer_out(answer, service.user_names(session, {answer.updated_by_id}))
+    # The one who saved is the caller: no need to look their name up.
+    return answer_out(answer, {user.id: user.full_name})
 
 
 @router.get("/{assessment_id}/answers/{capability_id}/{indicator_id}/history")

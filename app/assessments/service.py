@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, User
@@ -48,7 +48,8 @@ def _load(session: Session, assessment_id: int) -> Assessment | None:
     return session.scalar(
         select(Assessment)
         .where(Assessment.id == assessment_id)
-        .options(selectinload(Assessment.country), selectinload(Assessment.catalogue_version))
+        # Both are many-to-one: joined into the one query every request starts with.
+        .options(joinedload(Assessment.country), joinedload(Assessment.catalogue_version))
     )
 
 
@@ -371,7 +372,15 @@ def save_answer(
             raise AnswerConflict(
                 _current_answer(session, assessment.id, capability_id, indicator_id)
             )
-        session.refresh(current)
+        changed = {
+            "version": data.version + 1,
+            "updated_by_id": user.id,
+            "updated_at": now,
+            "carried_over": False,
+            **content,
+        }
+        for name, value in changed.items():  # what the UPDATE wrote, without reading it back
+            set_committed_value(current, name, value)
         answer = current
     session.add(
         AnswerChange(
