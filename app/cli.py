@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+import app.models  # noqa: F401  every table known before a command's first query
 from app.accounts.cli import users_cli
 from app.backup import cli as backup_commands
 from app.core.config import get_settings
@@ -103,11 +104,21 @@ def catalogue_schema(
 
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
-    """Apply migrations to the configured database."""
+    """Apply migrations to the configured database, then refresh its reference data."""
+    from app.core.db import make_engine, session_factory
     from app.core.migrate import upgrade
+    from app.countries import service as country_service
 
-    upgrade(get_settings().database_url, revision)
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
+    if revision == "head":
+        # The ISO countries, so that country users can be created before the first start.
+        engine = make_engine(settings.database_url, database=settings.database)
+        with session_factory(engine).begin() as session:
+            changed = country_service.sync_countries(session, include_demo=settings.demo_mode)
+        engine.dispose()
+        typer.echo(f"countries up to date ({changed} changed)")
 
 
 @demo_cli.command("load")
