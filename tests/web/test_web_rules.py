@@ -208,6 +208,27 @@ def test_the_overview_shows_the_controls_the_predicates_allow(
         )
 
 
+def test_a_target_beyond_the_scale_is_the_services_refusal_and_saves_nothing(web):
+    coordinator = make_user(web, "coordinator")
+    assessment_id = new_assessment(web, coordinator)
+    top = web.state.catalogue.catalogue.max_level
+    client = login(web, coordinator)
+    refused = client.post(
+        f"/assessments/{assessment_id}/targets",
+        data={
+            "csrf_token": csrf(client),
+            "target-leadership": "2",
+            "target-legislation": str(top + 1),
+        },
+    )
+    assert refused.status_code == 422
+    assert re.search(r'id="target-legislation-error"[^>]*>[^<]*Choose a level', refused.text)
+    with web.state.sessionmaker() as session:
+        user = accounts.find_user(session, coordinator)
+        assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+        assert assessments.targets_of(session, assessment) == {}
+
+
 def test_the_comment_form_follows_the_predicate_and_shows_the_services_reasons(web):
     coordinator = make_user(web, "coordinator")
     assessment_id = new_assessment(web, coordinator)

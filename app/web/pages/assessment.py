@@ -36,6 +36,7 @@ SIGNOFF_MESSAGES = {
     "position": _("Enter their position (2 to 200 characters)."),
     "date": _("Enter the date of the sign-off."),
 }
+TARGET_MESSAGE = _("Choose a level from the list.")
 REVIEW_MESSAGE = _(
     "Write at least one comment (at most 5,000 characters each) saying what to change."
 )
@@ -184,20 +185,28 @@ def set_targets(
         value = text_field(form, f"target-{capability.id}").strip()
         if not value:
             continue
-        if not value.isdigit() or int(value) > catalogue.max_level:
-            errors[f"target-{capability.id}"] = _("Choose a level from the list.")
+        if not value.isdigit():
+            errors[f"target-{capability.id}"] = TARGET_MESSAGE
         elif capability.id not in current or current[capability.id].level != int(value):
             wanted[capability.id] = int(value)
     if errors:
         return overview_page(request, session, user, assessment_id, errors=errors, status_code=422)
     for capability_id, level in wanted.items():
-        assessments.set_target(
-            session,
-            user=user,
-            assessment_id=assessment.id,
-            capability_id=capability_id,
-            level=level,
-        )
+        try:
+            assessments.set_target(
+                session,
+                user=user,
+                assessment_id=assessment.id,
+                capability_id=capability_id,
+                level=level,
+            )
+        except Invalid as exc:  # the service knows the catalogue's scale
+            if exc.field != "level":
+                raise
+            errors[f"target-{capability_id}"] = TARGET_MESSAGE
+    if errors:
+        session.rollback()  # the form is saved whole or not at all
+        return overview_page(request, session, user, assessment_id, errors=errors, status_code=422)
     return redirect(f"/assessments/{assessment_id}?saved=1#targets")
 
 
