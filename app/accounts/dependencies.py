@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.exc import OperationalError
 
-from app.accounts import service
+from app.accounts import permissions, service
 from app.accounts.models import User
 from app.core.db import SessionDep, separate_write
 from app.core.errors import Forbidden, NotAuthenticated
@@ -80,7 +80,8 @@ def verify_csrf(request: Request, submitted: str | None) -> None:
 
 
 def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
-    if user.role != "admin":
+    """Administrators only, refused before the request body is read."""
+    if not permissions.can_manage_users(user):
         raise Forbidden("only an administrator can manage users")
     return user
 

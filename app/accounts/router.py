@@ -50,7 +50,7 @@ def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> Token
 
 @router.get("/users")
 def list_users(admin: AdminUser, session: SessionDep) -> list[UserOut]:
-    return [_user_out(session, u) for u in service.list_users(session)]
+    return [_user_out(session, u) for u in service.list_users(session, actor=admin)]
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
@@ -61,7 +61,7 @@ def create_user(data: UserCreate, admin: AdminUser, session: SessionDep) -> User
 
 @router.patch("/users/{user_id}")
 def update_user(user_id: int, data: UserUpdate, admin: AdminUser, session: SessionDep) -> UserOut:
-    user = service.get_user(session, user_id)
+    user = service.get_user(session, user_id, actor=admin)
     if data.role is not None:
         service.set_role(
             session, user=user, role=data.role, country_code=data.country_code, actor=admin

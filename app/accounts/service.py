@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.accounts import permissions
 from app.accounts.models import COUNTRY_ROLES, ApiToken, LoginAttempt, Role, User, UserSession
 from app.audit import service as audit
 from app.core.db import utcnow
-from app.core.errors import Invalid, NotFound, Throttled
+from app.core.errors import Forbidden, Invalid, NotFound, Throttled
 from app.core.security import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -38,6 +39,31 @@ def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+
+
+def _require_manager(actor: User | None) -> None:
+    """Refuse anyone but an administrator; no actor is the server's own command line."""
+    if actor is not None and not permissions.can_manage_users(actor):
+        raise Forbidden("only an administrator can manage users")
+
+
+def active_admins(session: Session) -> int:
+    """How many enabled administrators there are."""
+    return (
+        session.scalar(
+            select(func.count()).where(User.role == Role.ADMIN, User.is_active.is_(True))
+        )
+        or 0
+    )
+
+
+def _require_an_admin_left(session: Session, user: User, *, field: str) -> None:
+    if not permissions.can_leave_admin(user, active_admins=active_admins(session)):
+        raise Forbidden(
+            "this is the last active administrator; make another user an administrator first",
+            field=field,
+            rule="last_admin",
         )
 
 
@@ -71,6 +97,7 @@ def create_user(
     actor: User | None = None,
 ) -> User:
     """Create a user; a user without a password cannot log in until one is set."""
+    _require_manager(actor)
     email = normalise_email(email)
     full_name = full_name.strip()
     if not full_name or len(full_name) > 200:
@@ -100,7 +127,9 @@ def create_user(
     return user
 
 
-def get_user(session: Session, user_id: int) -> User:
+def get_user(session: Session, user_id: int, *, actor: User | None = None) -> User:
+    """A user by id; actor, when given, must be allowed to manage users."""
+    _require_manager(actor)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("user not found")
@@ -114,14 +143,19 @@ def find_user(session: Session, email: str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
+def list_users(session: Session, *, actor: User | None = None) -> list[User]:
+    _require_manager(actor)
     return list(session.scalars(select(User).order_by(User.email)))
 
 
 def set_role(
     session: Session, *, user: User, role: str, country_code: str | None, actor: User | None = None
 ) -> User:
+    """Change a user's role; the last active administrator cannot give the role up."""
+    _require_manager(actor)
     parsed_role, country_id = _role_and_country(session, role, country_code)
+    if parsed_role != Role.ADMIN:
+        _require_an_admin_left(session, user, field="role")
     old = (user.role, user.country_id)
     user.role, user.country_id = parsed_role.value, country_id
     session.flush()
@@ -153,7 +187,17 @@ def set_locale(
 
 
 def set_active(session: Session, *, user: User, active: bool, actor: User | None = None) -> None:
-    """Enable or disable a user; disabling ends their sessions and revokes their tokens."""
+    """Enable or disable a user; disabling ends their sessions and revokes their tokens.
+
+    Nobody disables their own account, nor the last active administrator.
+    """
+    _require_manager(actor)
+    if not active:
+        if actor is not None and not permissions.can_disable(actor, user):
+            raise Forbidden(
+                "you cannot disable your own account", field="is_active", rule="own_account"
+            )
+        _require_an_admin_left(session, user, field="is_active")
     user.is_active = active
     if not active:
         session.execute(delete(UserSession).where(UserSession.user_id == user.id))

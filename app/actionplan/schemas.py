@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.assessments.models import ActionStatus
 
@@ -45,6 +45,14 @@ class ActionItemUpdate(BaseModel):
     notes: Annotated[str, Field(max_length=10_000)] | None = None
     title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
     horizon: Horizon | None = None
+
+    @field_validator("owner_agency", "status", "notes", "title", "horizon")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Leaving a field out keeps it; only the due date can be cleared with null.
+        if value is None:
+            raise ValueError("leave the field out to keep it; it cannot be emptied with null")
+        return value
 
 
 class ActionItemCreate(BaseModel):

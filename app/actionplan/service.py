@@ -11,7 +11,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
+from app.actionplan import permissions
 from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate, PlanProgress
 from app.assessments import service as assessment_service
 from app.assessments.models import ActionItem, ActionStatus, Assessment
@@ -24,8 +25,19 @@ DraftKey = tuple[str, int, int]  # capability, step level, action index
 
 
 def _require_planner(user: User, assessment: Assessment) -> None:
-    if user.role != Role.COORDINATOR or user.country_id != assessment.country_id:
+    if not permissions.can_change_plan(user, assessment):
         raise Forbidden("only the country's coordinator can change the action plan")
+
+
+def plan_to_change(session: Session, *, user: User, assessment_id: int) -> Assessment:
+    """The assessment, if user may change its plan; Forbidden for others who may see it.
+
+    Pages call it before reading a form, so that others are told they may not, rather
+    than what is wrong with what they typed.
+    """
+    assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
+    _require_planner(user, assessment)
+    return assessment
 
 
 def plan_items(session: Session, *, user: User, assessment_id: int) -> list[ActionItem]:
@@ -140,7 +152,11 @@ def _item(session: Session, assessment: Assessment, item_id: int) -> ActionItem:
 def update_item(
     session: Session, *, user: User, assessment_id: int, item_id: int, data: ActionItemUpdate
 ) -> ActionItem:
-    """Edit an item; refused with 409 if it changed since the editor's version."""
+    """Edit an item; refused with 409 if it changed since the editor's version.
+
+    Fields sent with the value they already have change nothing, so saving an unchanged
+    form neither marks the item as edited nor makes a new version.
+    """
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
     item = _item(session, assessment, item_id)
     _require_planner(user, assessment)
@@ -149,7 +165,11 @@ def update_item(
             "this action was changed by someone else since you opened it; reload it first",
             current_version=item.version,
         )
-    changes = data.model_dump(exclude={"version"}, exclude_unset=True)
+    changes = {
+        field: value
+        for field, value in data.model_dump(exclude={"version"}, exclude_unset=True).items()
+        if getattr(item, field) != value
+    }
     if not changes:
         return item
     for field, value in changes.items():
@@ -208,8 +228,8 @@ def delete_item(session: Session, *, user: User, assessment_id: int, item_id: in
     """Remove an action added by hand (drafted actions are dropped, not deleted)."""
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
     item = _item(session, assessment, item_id)
-    _require_planner(user, assessment)
-    if item.origin != "manual":
+    if not permissions.can_delete_item(user, assessment, item):
+        _require_planner(user, assessment)
         raise Forbidden("drafted actions cannot be deleted; set their status to dropped")
     session.delete(item)
     audit.record(

@@ -12,6 +12,7 @@ from app.assessments.models import Confidence, Response
 
 MAX_TEXT = 100_000
 MAX_LINKS = 20
+MAX_COMMENT = 5_000  # a discussion or review comment, in characters
 
 
 def _check_link(link: str) -> str:
@@ -149,7 +150,7 @@ class SignOff(BaseModel):
 class ReturnInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comments: Annotated[
-        dict[str, Annotated[str, Field(min_length=1, max_length=5000)]], Field(min_length=1)
+        dict[str, Annotated[str, Field(min_length=1, max_length=MAX_COMMENT)]], Field(min_length=1)
     ]
 
 
@@ -157,7 +158,7 @@ class CommentInput(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     capability_id: str
     indicator_id: str | None = None
-    body: Annotated[str, Field(min_length=1, max_length=5000)]
+    body: Annotated[str, Field(min_length=1, max_length=MAX_COMMENT)]
 
 
 class AssignmentInput(BaseModel):

@@ -7,12 +7,15 @@ see is answered with NotFound, exactly as if it did not exist.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, User
+from app.assessments import permissions
 from app.assessments.models import (
     Answer,
     AnswerChange,
@@ -22,8 +25,16 @@ from app.assessments.models import (
     Status,
     Target,
 )
-from app.assessments.schemas import AnswerInput, AssessmentCreate, Progress, SignOff
+from app.assessments.permissions import is_alliance
+from app.assessments.schemas import (
+    MAX_COMMENT,
+    AnswerInput,
+    AssessmentCreate,
+    Progress,
+    SignOff,
+)
 from app.audit import service as audit
+from app.audit.models import AuditEvent
 from app.catalogue import service as catalogue_service
 from app.catalogue.schema import Catalogue
 from app.core.clock import latest_today
@@ -31,17 +42,10 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.countries import service as country_service
 
-ALLIANCE_ROLES = {Role.ADMIN, Role.SECRETARIAT}
-EDITABLE = {Status.DRAFT, Status.RETURNED}
-
 IndicatorKey = tuple[str, str]
 
 
 # ---------------------------------------------------------------- access
-
-
-def is_alliance(user: User) -> bool:
-    return Role(user.role) in ALLIANCE_ROLES
 
 
 def _load(session: Session, assessment_id: int) -> Assessment | None:
@@ -56,7 +60,7 @@ def _load(session: Session, assessment_id: int) -> Assessment | None:
 def get_assessment(session: Session, *, user: User, assessment_id: int) -> Assessment:
     """The assessment if user may see it; NotFound otherwise, whether or not it exists."""
     assessment = _load(session, assessment_id)
-    if assessment is None or not (is_alliance(user) or user.country_id == assessment.country_id):
+    if assessment is None or not permissions.can_see(user, assessment):
         raise NotFound("assessment not found")
     return assessment
 
@@ -77,24 +81,19 @@ def assigned_areas(session: Session, *, assessment: Assessment, user: User) -> s
 
 def editable_areas(session: Session, *, assessment: Assessment, user: User) -> set[str]:
     """The areas whose answers user may change now (empty when read-only)."""
-    if Status(assessment.status) not in EDITABLE or user.country_id != assessment.country_id:
-        return set()
-    catalogue = catalogue_of(session, assessment)
-    if user.role == Role.COORDINATOR:
-        return {area.id for area in catalogue.areas}
-    if user.role == Role.CONTRIBUTOR:
-        return assigned_areas(session, assessment=assessment, user=user)
-    return set()
+    return permissions.editable_areas(
+        user,
+        assessment,
+        areas=[area.id for area in catalogue_of(session, assessment).areas],
+        assigned=assigned_areas(session, assessment=assessment, user=user),
+    )
 
 
-def _require_coordinator(user: User, assessment: Assessment) -> None:
-    if user.role != Role.COORDINATOR or user.country_id != assessment.country_id:
-        raise Forbidden("only the country's coordinator can do this")
-
-
-def _require_editable(assessment: Assessment) -> None:
-    if Status(assessment.status) not in EDITABLE:
-        raise Forbidden(f"the assessment is {assessment.status} and read-only")
+def _refusal(user: User, assessment: Assessment) -> Forbidden:
+    """Why a coordinator's change is refused: the role first, then the assessment's state."""
+    if not permissions.is_coordinator_of(user, assessment):
+        return Forbidden("only the country's coordinator can do this")
+    return Forbidden(f"the assessment is {assessment.status} and read-only")
 
 
 def _advance(
@@ -132,7 +131,7 @@ def _advance(
 
 def _touch(session: Session, assessment: Assessment) -> None:
     """Count a change to an open assessment; refused if it was signed off meanwhile."""
-    if not _advance(session, assessment, when=EDITABLE):
+    if not _advance(session, assessment, when=permissions.EDITABLE):
         raise Forbidden(
             "the assessment was signed off or closed meanwhile and is read-only; nothing was saved"
         )
@@ -165,7 +164,7 @@ def create_assessment(
     visible = country is not None and (is_alliance(user) or user.country_id == country.id)
     if not visible:
         raise Invalid("unknown country code", field="country_code")
-    if not (user.role in (Role.ADMIN, Role.SECRETARIAT) or user.role == Role.COORDINATOR):
+    if not permissions.can_start_assessment(user):
         raise Forbidden("only a coordinator or the secretariat can start an assessment")
     exists = session.scalar(
         select(Assessment.id).where(
@@ -318,8 +317,10 @@ def save_answer(
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = catalogue_of(session, assessment)
     area, _, _ = _find_indicator(catalogue, capability_id, indicator_id)
-    _require_editable(assessment)
-    if area.id not in editable_areas(session, assessment=assessment, user=user):
+    editable = editable_areas(session, assessment=assessment, user=user)
+    if not permissions.can_edit_answers(user, assessment, editable, area.id):
+        if not permissions.is_editable(assessment):
+            raise Forbidden(f"the assessment is {assessment.status} and read-only")
         raise Forbidden("you can read this area but not change its answers")
     if data.level is not None and data.level > catalogue.max_level:
         raise Invalid(f"level must be between 0 and {catalogue.max_level}", field="level")
@@ -469,8 +470,8 @@ def set_target(
         catalogue.capability(capability_id)
     except KeyError:
         raise NotFound("capability not found") from None
-    _require_coordinator(user, assessment)
-    _require_editable(assessment)
+    if not permissions.can_set_targets(user, assessment):
+        raise _refusal(user, assessment)
     if not 0 <= level <= catalogue.max_level:
         raise Invalid(f"target must be between 0 and {catalogue.max_level}", field="level")
     target = targets_of(session, assessment).get(capability_id)
@@ -521,7 +522,8 @@ def assign_area(
     session: Session, *, user: User, assessment_id: int, area_id: str, contributor_id: int
 ) -> AreaAssignment:
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
-    _require_coordinator(user, assessment)
+    if not permissions.can_assign_areas(user, assessment):
+        raise _refusal(user, assessment)
     try:
         catalogue_of(session, assessment).area(area_id)
     except KeyError:
@@ -565,7 +567,8 @@ def assign_area(
 
 def unassign_area(session: Session, *, user: User, assessment_id: int, assignment_id: int) -> None:
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
-    _require_coordinator(user, assessment)
+    if not permissions.can_assign_areas(user, assessment):
+        raise _refusal(user, assessment)
     assignment = session.get(AreaAssignment, assignment_id)
     if assignment is None or assignment.assessment_id != assessment.id:
         raise NotFound("assignment not found")
@@ -578,6 +581,41 @@ def unassign_area(session: Session, *, user: User, assessment_id: int, assignmen
         assessment_id=assessment.id,
         details={"area": assignment.area_id, "user_id": assignment.user_id},
     )
+
+
+def comment_body(body: str) -> str:
+    """A comment's text, trimmed; refused when empty or longer than MAX_COMMENT."""
+    body = body.strip()
+    if not body:
+        raise Invalid("write a comment", field="body", rule="empty")
+    if len(body) > MAX_COMMENT:
+        raise Invalid(
+            f"a comment can have at most {MAX_COMMENT} characters",
+            field="body",
+            rule="too_long",
+            limit=MAX_COMMENT,
+        )
+    return body
+
+
+def review_comments(comments: dict[str, str]) -> dict[str, str]:
+    """Review comments by capability id, trimmed: at least one, none empty or too long."""
+    checked = {capability_id: body.strip() for capability_id, body in comments.items()}
+    if not checked:
+        raise Invalid("write at least one comment saying what to change", field="comments")
+    for capability_id, body in checked.items():
+        if not body:
+            raise Invalid(
+                f"the comment on '{capability_id}' is empty", field="comments", rule="empty"
+            )
+        if len(body) > MAX_COMMENT:
+            raise Invalid(
+                f"the comment on '{capability_id}' is longer than {MAX_COMMENT} characters",
+                field="comments",
+                rule="too_long",
+                limit=MAX_COMMENT,
+            )
+    return checked
 
 
 def comments_of(session: Session, assessment: Assessment) -> list[tuple[Comment, str | None]]:
@@ -609,11 +647,9 @@ def add_comment(
             catalogue.capability(capability_id)
         except KeyError:
             raise NotFound("capability not found") from None
-    if user.role == Role.VIEWER:
+    if not permissions.can_comment(user, assessment):
         raise Forbidden("viewers can read but not comment")
-    body = body.strip()
-    if not body:
-        raise Invalid("write a comment", field="body")
+    body = comment_body(body)
     comment = Comment(
         assessment_id=assessment.id,
         capability_id=capability_id,
@@ -667,23 +703,47 @@ def answered_keys(session: Session, assessment_ids: list[int]) -> dict[int, set[
     return found
 
 
-def missing_answers(catalogue: Catalogue, answers: dict[IndicatorKey, Answer]) -> list[str]:
-    """What still needs an answer (carried-over answers need confirming)."""
+@dataclass(frozen=True)
+class MissingAnswer:
+    """An indicator that stops submission: unanswered, or carried over and not confirmed."""
+
+    area_id: str
+    capability_id: str
+    indicator_id: str
+    carried_over: bool
+
+    def __str__(self) -> str:
+        key = f"{self.capability_id}.{self.indicator_id}"
+        return f"{key} (carried over, to confirm)" if self.carried_over else key
+
+
+def missing_indicators(
+    catalogue: Catalogue, answers: dict[IndicatorKey, Answer]
+) -> list[MissingAnswer]:
+    """What still needs an answer, in questionnaire order: the sign-off page lists these
+    and submit() refuses while there are any."""
     missing = []
-    for capability_id, indicator_id in catalogue.indicator_keys():
-        answer = answers.get((capability_id, indicator_id))
-        if answer is None:
-            missing.append(f"{capability_id}.{indicator_id}")
-        elif answer.carried_over:
-            missing.append(f"{capability_id}.{indicator_id} (carried over, to confirm)")
+    for area in catalogue.areas:
+        for capability in area.capabilities:
+            for indicator in capability.indicators:
+                answer = answers.get((capability.id, indicator.id))
+                if answer is None or answer.carried_over:
+                    missing.append(
+                        MissingAnswer(area.id, capability.id, indicator.id, answer is not None)
+                    )
     return missing
+
+
+def missing_answers(catalogue: Catalogue, answers: dict[IndicatorKey, Answer]) -> list[str]:
+    """What still needs an answer, as the API's refusal names it."""
+    return [str(missing) for missing in missing_indicators(catalogue, answers)]
 
 
 def submit(session: Session, *, user: User, assessment_id: int, signoff: SignOff) -> Assessment:
     """The coordinator signs the assessment off; refused while anything is unanswered."""
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
-    _require_coordinator(user, assessment)
-    _require_editable(assessment)
+    if not permissions.can_submit(user, assessment):
+        raise _refusal(user, assessment)
     if signoff.date > latest_today():
         raise Invalid("the sign-off date cannot be in the future", field="date")
     checked_revision = assessment.revision
@@ -696,7 +756,7 @@ def submit(session: Session, *, user: User, assessment_id: int, signoff: SignOff
     signed = _advance(
         session,
         assessment,
-        when=EDITABLE,
+        when=permissions.EDITABLE,
         at_revision=checked_revision,
         status=Status.SUBMITTED.value,
         submitted_at=utcnow(),
@@ -721,7 +781,7 @@ def submit(session: Session, *, user: User, assessment_id: int, signoff: SignOff
 
 
 def _require_secretariat(user: User) -> None:
-    if not is_alliance(user):
+    if not permissions.is_alliance(user):
         raise NotFound("assessment not found")
 
 
@@ -730,8 +790,9 @@ def return_for_changes(
 ) -> Assessment:
     _require_secretariat(user)
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
-    if assessment.status != Status.SUBMITTED:
+    if not permissions.can_review(user, assessment):
         raise Forbidden("only a submitted assessment can be returned")
+    comments = review_comments(comments)
     catalogue = catalogue_of(session, assessment)
     for capability_id, body in comments.items():
         try:
@@ -763,7 +824,7 @@ def return_for_changes(
 def validate(session: Session, *, user: User, assessment_id: int) -> Assessment:
     _require_secretariat(user)
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
-    if assessment.status != Status.SUBMITTED:
+    if not permissions.can_review(user, assessment):
         raise Forbidden("only a submitted assessment can be validated")
     validated = _advance(
         session,
@@ -783,6 +844,14 @@ def validate(session: Session, *, user: User, assessment_id: int) -> Assessment:
         details={"from": Status.SUBMITTED, "to": Status.VALIDATED},
     )
     return assessment
+
+
+def audit_log(session: Session, *, user: User, assessment_id: int) -> list[AuditEvent]:
+    """Who did what to the assessment, newest first: its coordinator and alliance staff."""
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    if not permissions.can_read_audit_log(user, assessment):
+        raise Forbidden("only the coordinator and the secretariat can read the log")
+    return audit.events(session, assessment_id=assessment.id)
 
 
 # ---------------------------------------------------------------- scores and gaps

@@ -12,8 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.accounts.dependencies import CurrentUser, current_user
 from app.accounts.models import User
-from app.assessments import service as assessment_service
-from app.comparisons import service
+from app.comparisons import permissions, service
 from app.comparisons.schemas import SharingUpdate
 from app.core.db import SessionDep
 from app.core.deps import min_group
@@ -24,7 +23,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def require_alliance(user: Annotated[User, Depends(current_user)]) -> User:
     """Alliance staff only; anyone else gets 404, as if the page did not exist."""
-    if not assessment_service.is_alliance(user):
+    if not permissions.can_compare_countries(user):
         raise NotFound("not found")
     return user
 

@@ -34,14 +34,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import scoring
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.assessments import service as assessment_service
 from app.assessments.models import Answer, Assessment, Status
 from app.audit import service as audit
 from app.catalogue import service as catalogue_service
 from app.catalogue.models import CatalogueVersion
 from app.catalogue.schema import Catalogue
-from app.comparisons import aggregates
+from app.comparisons import aggregates, permissions
 from app.comparisons.aggregates import (
     ALL_MEMBERS,
     INCOME_GROUP,
@@ -310,7 +310,7 @@ class Export:
 
 def _require_alliance(user: User) -> None:
     # Answered like a missing page: a country user learns nothing from the attempt.
-    if not assessment_service.is_alliance(user):
+    if not permissions.can_compare_countries(user):
         raise NotFound(_NOT_FOUND)
 
 
@@ -322,7 +322,7 @@ def _own_country(session: Session, user: User) -> Country:
 
 
 def _require_coordinator(user: User) -> None:
-    if user.role != Role.COORDINATOR:
+    if not permissions.can_change_sharing(user):
         raise Forbidden("only the country's coordinator can change what it shares")
 
 
@@ -512,7 +512,7 @@ def sharing(session: Session, *, user: User) -> SharingView:
         country_name=country.name,
         include_in_aggregates=bool(settings and settings.include_in_aggregates),
         updated_at=settings.updated_at if settings else None,
-        can_change=user.role == Role.COORDINATOR,
+        can_change=permissions.can_change_sharing(user),
         peers=tuple(links),
     )
 

@@ -16,7 +16,8 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 import app
-from app.accounts.models import Role, User
+from app.accounts.models import User
+from app.assessments import permissions as assessment_permissions
 from app.assessments import service as assessments
 from app.assessments.models import (
     ActionItem,
@@ -24,7 +25,6 @@ from app.assessments.models import (
     AnswerChange,
     Assessment,
     Comment,
-    Status,
     Target,
 )
 from app.assessments.schemas import AnswerInput
@@ -35,7 +35,7 @@ from app.catalogue.schema import Catalogue
 from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from app.countries import service as country_service
-from app.portability import exchange
+from app.portability import exchange, permissions
 from app.portability import workbook as wb
 from app.portability.models import PendingImport
 
@@ -62,10 +62,6 @@ class TooLarge(DomainError):
 def _file_slug(assessment: Assessment) -> str:
     cycle = re.sub(r"[^0-9A-Za-z.-]+", "-", assessment.cycle).strip("-")
     return f"gsr-{assessment.country.code}-{cycle}"
-
-
-def _is_coordinator(user: User, assessment: Assessment) -> bool:
-    return user.role == Role.COORDINATOR and user.country_id == assessment.country_id
 
 
 # ---------------------------------------------------------------- workbook export
@@ -102,7 +98,7 @@ def export_workbook(
         editable_areas=frozenset(
             assessments.editable_areas(session, assessment=assessment, user=user)
         ),
-        is_coordinator=_is_coordinator(user, assessment),
+        is_coordinator=assessment_permissions.is_coordinator_of(user, assessment),
         exported_at=utcnow(),
         exported_by_id=user.id,
         locale=locale,
@@ -127,10 +123,10 @@ def preview_workbook(
 ) -> PendingImport:
     """Read an uploaded workbook and store what applying it would change, for review."""
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
-    if Status(assessment.status) not in assessments.EDITABLE:
+    if not assessment_permissions.is_editable(assessment):
         raise Forbidden(f"the assessment is {assessment.status} and read-only; nothing was read")
     editable = assessments.editable_areas(session, assessment=assessment, user=user)
-    if not editable:
+    if not assessment_permissions.can_edit_answers(user, assessment, editable):
         raise Forbidden("you cannot change this assessment's answers, so a workbook cannot be read")
     book, meta = wb.open_workbook(data, file_name)
     _check_origin(assessment, meta)
@@ -149,7 +145,7 @@ def preview_workbook(
         targets=targets,
         exported_contents=exported_contents,
         editable=editable,
-        is_coordinator=_is_coordinator(user, assessment),
+        is_coordinator=assessment_permissions.is_coordinator_of(user, assessment),
         area_titles={area.id: area.title.get(locale) for area in catalogue.areas},
     )
     for row in contents.rows:
@@ -621,7 +617,7 @@ def cancel_import(
 def export_json(session: Session, *, user: User, assessment_id: int) -> tuple[str, dict]:
     """The whole assessment as an exchange document (file name, JSON-ready data)."""
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
-    if not (assessments.is_alliance(user) or _is_coordinator(user, assessment)):
+    if not permissions.can_export_json(user, assessment):
         raise Forbidden(
             "only the coordinator and the alliance secretariat can export the whole assessment"
         )
@@ -788,7 +784,7 @@ def import_json(
     Refused unless the catalogue version it was answered against is stored here with the
     same content hash, and unless the country has no assessment for that cycle yet.
     """
-    if not assessments.is_alliance(user):
+    if not permissions.can_import_json(user):
         raise Forbidden("only the alliance secretariat can import an assessment")
     document = exchange.parse_document(raw)
     version = _catalogue_version(session, document.catalogue)

@@ -124,3 +124,47 @@ def test_stale_edits_are_refused_and_access_is_checked(world, planned):
         "coordinator", f"{base}/action-plan/items", {"title": "X", "lead_sector": "astrology"}
     )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "lead_sector"
+
+
+def test_an_edit_cannot_empty_a_field_with_null_through_the_api(world, planned):
+    base, _ = planned
+    item = world.post("coordinator", f"{base}/action-plan/draft").json()["items"][0]
+    url = f"{base}/action-plan/items/{item['id']}"
+    for field in ("status", "owner_agency", "notes", "title", "horizon"):
+        refused = world.client.patch(
+            url, json={"version": 1, field: None}, headers=world.headers("coordinator")
+        )
+        assert refused.status_code == 422, (field, refused.text)
+        assert refused.json()["error"]["fields"][0]["field"] == field
+    kept = world.get("coordinator", f"{base}/action-plan").json()["items"][0]
+    assert (kept["status"], kept["title"], kept["version"]) == ("planned", item["title"], 1)
+    # The due date may be cleared.
+    cleared = world.client.patch(
+        url, json={"version": 1, "due_date": None}, headers=world.headers("coordinator")
+    )
+    assert cleared.status_code == 200 and cleared.json()["due_date"] is None
+
+
+def test_sending_the_current_values_changes_nothing(world, planned):
+    base, _ = planned
+    item = world.post("coordinator", f"{base}/action-plan/draft").json()["items"][0]
+    same = world.client.patch(
+        f"{base}/action-plan/items/{item['id']}",
+        json={
+            "version": 1,
+            "owner_agency": item["owner_agency"],
+            "status": item["status"],
+            "notes": item["notes"],
+            "title": item["title"],
+        },
+        headers=world.headers("coordinator"),
+    )
+    assert same.status_code == 200, same.text
+    assert (same.json()["version"], same.json()["edited_by_user"]) == (1, False)
+    # A redraft may still refresh it, as an untouched draft.
+    changed = world.client.patch(
+        f"{base}/action-plan/items/{item['id']}",
+        json={"version": 1, "status": item["status"], "notes": "Agreed with finance."},
+        headers=world.headers("coordinator"),
+    )
+    assert (changed.json()["version"], changed.json()["edited_by_user"]) == (2, True)

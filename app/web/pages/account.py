@@ -7,11 +7,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from app.accounts import permissions
 from app.accounts import service as accounts
 from app.accounts.models import COUNTRY_ROLES, Role, User
 from app.core import i18n
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, Invalid
+from app.core.errors import DomainError, Forbidden, Invalid
 from app.core.i18n import lazy_gettext as _
 from app.countries.models import Country
 from app.web.pages.common import CheckedForm, PageUser, redirect, render, text_field
@@ -104,22 +105,33 @@ def set_language(user: PageUser, form: CheckedForm, session: SessionDep) -> Resp
 
 # ---------------------------------------------------------------- users (administrators)
 
+# The rules are the accounts service's; these are the page's words for its refusals.
+RULE_MESSAGES = {
+    "own_account": _("You cannot disable your own account."),
+    "last_admin": _(
+        "This is the last active administrator: make another user an administrator first."
+    ),
+}
 
-def _require_admin(user: User) -> None:
-    if user.role != Role.ADMIN:
-        raise Forbidden("only an administrator can manage users")
+
+def _row_message(exc: DomainError) -> object:
+    rule = exc.details.get("rule")
+    if rule in RULE_MESSAGES:
+        return RULE_MESSAGES[rule]
+    return USER_MESSAGES.get(exc.field or "", exc.message)
 
 
 def _users(
     request: Request,
     session,
+    admin: User,
     *,
     form: dict | None = None,
     errors: dict | None = None,
     row_errors: dict | None = None,
     status_code: int = 200,
 ) -> Response:
-    users = accounts.list_users(session)
+    users = accounts.list_users(session, actor=admin)
     codes = dict(
         session.execute(
             select(Country.id, Country.code).where(
@@ -127,12 +139,18 @@ def _users(
             )
         ).all()
     )
+    admins = accounts.active_admins(session)
     return render(
         request,
         "users.html",
         {
             "users": users,
             "codes": codes,
+            # The same predicates the service refuses with, so no button leads to a refusal.
+            "can_disable": {u.id: permissions.can_disable(admin, u) for u in users},
+            "can_leave_admin": {
+                u.id: permissions.can_leave_admin(u, active_admins=admins) for u in users
+            },
             "roles": [role.value for role in Role],
             "country_roles": sorted(role.value for role in COUNTRY_ROLES),
             "form": form or {"role": "contributor"},
@@ -146,15 +164,13 @@ def _users(
 
 @router.get("/admin/users")
 def users(request: Request, user: PageUser, session: SessionDep) -> Response:
-    _require_admin(user)
-    return _users(request, session)
+    return _users(request, session, user)
 
 
 @router.post("/admin/users")
 def create_user(
     request: Request, user: PageUser, form: CheckedForm, session: SessionDep
 ) -> Response:
-    _require_admin(user)
     values = {
         "email": text_field(form, "email").strip(),
         "full_name": text_field(form, "full_name").strip(),
@@ -169,6 +185,7 @@ def create_user(
         return _users(
             request,
             session,
+            user,
             form=values,
             errors={field: USER_MESSAGES.get(field, exc.message)},
             status_code=422,
@@ -180,8 +197,7 @@ def create_user(
 def change_role(
     request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: int
 ) -> Response:
-    _require_admin(user)
-    member = accounts.get_user(session, user_id)
+    member = accounts.get_user(session, user_id, actor=user)
     try:
         accounts.set_role(
             session,
@@ -190,10 +206,17 @@ def change_role(
             country_code=text_field(form, "country_code").strip().upper() or None,
             actor=user,
         )
-    except Invalid as exc:
+    except (Invalid, Forbidden) as exc:
+        if exc.field is None:  # not a reason about this row: the ordinary refusal page
+            raise
         session.rollback()
-        message = USER_MESSAGES.get(exc.field or "", exc.message)
-        return _users(request, session, row_errors={user_id: message}, status_code=422)
+        return _users(
+            request,
+            session,
+            user,
+            row_errors={user_id: _row_message(exc)},
+            status_code=exc.status_code,
+        )
     return redirect(f"/admin/users?saved=1#user-{user_id}")
 
 
@@ -201,15 +224,19 @@ def change_role(
 def set_active(
     request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: int
 ) -> Response:
-    _require_admin(user)
-    member = accounts.get_user(session, user_id)
-    active = text_field(form, "active") == "1"
-    if member.id == user.id and not active:
+    member = accounts.get_user(session, user_id, actor=user)
+    try:
+        accounts.set_active(
+            session, user=member, active=text_field(form, "active") == "1", actor=user
+        )
+    except Forbidden as exc:
+        if exc.field is None:
+            raise
         return _users(
             request,
             session,
-            row_errors={user_id: _("You cannot disable your own account.")},
-            status_code=422,
+            user,
+            row_errors={user_id: _row_message(exc)},
+            status_code=exc.status_code,
         )
-    accounts.set_active(session, user=member, active=active, actor=user)
     return redirect(f"/admin/users?saved=1#user-{user_id}")

@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.accounts.models import User
-from app.assessments import service as assessments
 from app.assessments.schemas import Progress
 from app.catalogue.schema import Catalogue
+from app.comparisons import permissions
 from app.comparisons import service as comparisons
 from app.comparisons.aggregates import ALL_MEMBERS, INCOME_GROUP, MEMBERSHIP, REGION, Measure
 from app.core.db import SessionDep
@@ -61,7 +61,7 @@ SHADES = 4  # the heatmap's shades, lightest (0) to darkest (4), whatever the sc
 
 def alliance_user(user: PageUser) -> User:
     """Alliance staff only; anyone else is answered like a missing page."""
-    if not assessments.is_alliance(user):
+    if not permissions.can_compare_countries(user):
         raise NotFound("not found")
     return user
 

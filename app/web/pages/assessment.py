@@ -9,15 +9,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.actionplan import service as plans
+from app.assessments import permissions
 from app.assessments import service as assessments
-from app.assessments.models import Status
-from app.assessments.schemas import SignOff
+from app.assessments.schemas import MAX_COMMENT, SignOff
 from app.core.clock import latest_today, utc_today
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
+from app.portability import permissions as portability_permissions
 from app.portability import service as portability
 from app.portability.models import PendingImport
 from app.web.pages.common import (
@@ -35,6 +36,10 @@ SIGNOFF_MESSAGES = {
     "position": _("Enter their position (2 to 200 characters)."),
     "date": _("Enter the date of the sign-off."),
 }
+TARGET_MESSAGE = _("Choose a level from the list.")
+REVIEW_MESSAGE = _(
+    "Write at least one comment (at most 5,000 characters each) saying what to change."
+)
 
 
 def overview_page(
@@ -50,8 +55,8 @@ def overview_page(
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = assessments.catalogue_of(session, assessment)
     answers = assessments.answers_of(session, assessment)
-    is_coordinator = user.role == Role.COORDINATOR and user.country_id == assessment.country_id
-    editable_status = assessment.status in (Status.DRAFT, Status.RETURNED)
+    mine = assessments.editable_areas(session, assessment=assessment, user=user)
+    can_assign = permissions.can_assign_areas(user, assessment)
     assigned: dict[str, list] = {area.id: [] for area in catalogue.areas}
     for assignment, member in assessments.assignments_of(session, assessment):
         assigned.setdefault(assignment.area_id, []).append((assignment, member))
@@ -67,18 +72,23 @@ def overview_page(
             "to_confirm": sum(1 for answer in answers.values() if answer.carried_over),
             "assigned": assigned,
             "contributors": assessments.country_contributors(session, assessment)
-            if is_coordinator
+            if can_assign
             else [],
-            "mine": assessments.editable_areas(session, assessment=assessment, user=user),
+            "mine": mine,
             "targets": assessments.targets_of(session, assessment),
             "review_comments": [c for c in comments if c[0].kind == "review"],
-            "is_coordinator": is_coordinator,
-            "is_alliance": assessments.is_alliance(user),
-            "editable_status": editable_status,
+            # What the page offers comes from the predicates the services refuse with.
+            "can_assign": can_assign,
+            "can_set_targets": permissions.can_set_targets(user, assessment),
+            "can_submit": permissions.can_submit(user, assessment),
+            "can_review": permissions.can_review(user, assessment),
+            "can_upload_workbook": permissions.can_edit_answers(user, assessment, mine),
+            "editable_status": permissions.is_editable(assessment),
+            "max_comment": MAX_COMMENT,
             "errors": errors or {},
             "review_input": review_input or {},
             "plan": plan,
-            "can_export_json": is_coordinator or assessments.is_alliance(user),
+            "can_export_json": portability_permissions.can_export_json(user, assessment),
             "imported": import_result(
                 session, user, assessment.id, request.query_params.get("import")
             ),
@@ -175,20 +185,28 @@ def set_targets(
         value = text_field(form, f"target-{capability.id}").strip()
         if not value:
             continue
-        if not value.isdigit() or int(value) > catalogue.max_level:
-            errors[f"target-{capability.id}"] = _("Choose a level from the list.")
+        if not value.isdigit():
+            errors[f"target-{capability.id}"] = TARGET_MESSAGE
         elif capability.id not in current or current[capability.id].level != int(value):
             wanted[capability.id] = int(value)
     if errors:
         return overview_page(request, session, user, assessment_id, errors=errors, status_code=422)
     for capability_id, level in wanted.items():
-        assessments.set_target(
-            session,
-            user=user,
-            assessment_id=assessment.id,
-            capability_id=capability_id,
-            level=level,
-        )
+        try:
+            assessments.set_target(
+                session,
+                user=user,
+                assessment_id=assessment.id,
+                capability_id=capability_id,
+                level=level,
+            )
+        except Invalid as exc:  # the service knows the catalogue's scale
+            if exc.field != "level":
+                raise
+            errors[f"target-{capability_id}"] = TARGET_MESSAGE
+    if errors:
+        session.rollback()  # the form is saved whole or not at all
+        return overview_page(request, session, user, assessment_id, errors=errors, status_code=422)
     return redirect(f"/assessments/{assessment_id}?saved=1#targets")
 
 
@@ -198,30 +216,28 @@ def return_for_changes(
 ) -> Response:
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = assessments.catalogue_of(session, assessment)
+    # One text box per capability: the ones left empty are the capabilities not commented on.
     comments = {}
     for capability in catalogue.capabilities():
         body = text_field(form, f"review-{capability.id}").strip()
         if body:
             comments[capability.id] = body
-    too_long = [key for key, body in comments.items() if len(body) > 5000]
-    if not comments or too_long:
+    try:
+        assessments.return_for_changes(
+            session, user=user, assessment_id=assessment_id, comments=comments
+        )
+    except Invalid as exc:
+        if exc.field != "comments":
+            raise
         return overview_page(
             request,
             session,
             user,
             assessment_id,
-            errors={
-                "review": _(
-                    "Write at least one comment (at most 5,000 characters each) "
-                    "saying what to change."
-                )
-            },
+            errors={"review": REVIEW_MESSAGE},
             review_input=comments,
             status_code=422,
         )
-    assessments.return_for_changes(
-        session, user=user, assessment_id=assessment_id, comments=comments
-    )
     return redirect(f"/assessments/{assessment_id}?saved=1")
 
 
@@ -237,24 +253,22 @@ def validate(
 
 
 def _missing(session, assessment, catalogue) -> list[dict]:
-    """What stops submission, each with the page where it can be answered."""
+    """What stops submission (the list submit() refuses with), each with the page where it
+    can be answered."""
     answers = assessments.answers_of(session, assessment)
     missing = []
-    for area in catalogue.areas:
-        for capability in area.capabilities:
-            for indicator in capability.indicators:
-                answer = answers.get((capability.id, indicator.id))
-                if answer is None or answer.carried_over:
-                    missing.append(
-                        {
-                            "area": area,
-                            "capability": capability,
-                            "indicator": indicator,
-                            "carried_over": answer is not None,
-                            "url": f"/assessments/{assessment.id}/areas/{area.id}"
-                            f"/capabilities/{capability.id}#ind-{indicator.id}",
-                        }
-                    )
+    for item in assessments.missing_indicators(catalogue, answers):
+        capability = catalogue.capability(item.capability_id)
+        indicator = next(i for i in capability.indicators if i.id == item.indicator_id)
+        missing.append(
+            {
+                "capability": capability,
+                "indicator": indicator,
+                "carried_over": item.carried_over,
+                "url": f"/assessments/{assessment.id}/areas/{item.area_id}"
+                f"/capabilities/{capability.id}#ind-{indicator.id}",
+            }
+        )
     return missing
 
 
@@ -270,15 +284,15 @@ def _submit_page(
 ) -> Response:
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = assessments.catalogue_of(session, assessment)
-    is_coordinator = user.role == Role.COORDINATOR and user.country_id == assessment.country_id
     return render(
         request,
         "submit.html",
         {
             "assessment": assessment,
             "missing": _missing(session, assessment, catalogue),
-            "is_coordinator": is_coordinator,
-            "editable_status": assessment.status in (Status.DRAFT, Status.RETURNED),
+            "is_coordinator": permissions.is_coordinator_of(user, assessment),
+            "can_submit": permissions.can_submit(user, assessment),
+            "editable_status": permissions.is_editable(assessment),
             "form": form or {"name": user.full_name, "position": "", "date": utc_today()},
             "errors": errors or {},
             "today": latest_today(),

@@ -18,8 +18,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from app.accounts import permissions as account_permissions
 from app.accounts.dependencies import CurrentUser, verify_csrf
 from app.accounts.models import User
+from app.comparisons import permissions as comparison_permissions
 from app.core import i18n
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Throttled
@@ -141,6 +143,9 @@ class Viewer:
     locale: str | None
     country_code: str | None
     country_name: str | None
+    # Which sections the header links to, decided by the predicates the services refuse with.
+    can_manage_users: bool = False
+    can_compare_countries: bool = False
 
 
 def page_user(request: Request, user: CurrentUser, session: SessionDep) -> User:
@@ -154,6 +159,8 @@ def page_user(request: Request, user: CurrentUser, session: SessionDep) -> User:
         locale=user.locale,
         country_code=country.code if country else None,
         country_name=country.name if country else None,
+        can_manage_users=account_permissions.can_manage_users(user),
+        can_compare_countries=comparison_permissions.can_compare_countries(user),
     )
     return user
 

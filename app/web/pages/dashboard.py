@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.accounts.models import Role
 from app.actionplan import service as plans
+from app.assessments import permissions
 from app.assessments import service as assessments
 from app.assessments.schemas import AssessmentCreate
 from app.core.clock import utc_today
@@ -30,10 +30,6 @@ CREATE_MESSAGES = {
     "cycle": _("Enter a cycle such as 2026 (letters, digits, dots, hyphens and spaces)."),
     "deadline": _("Enter a valid date, or leave the deadline empty."),
 }
-
-
-def can_start(user) -> bool:
-    return user.role in (Role.COORDINATOR, Role.SECRETARIAT, Role.ADMIN)
 
 
 def _dashboard(
@@ -68,8 +64,8 @@ def _dashboard(
             "total": total,
             "page": page,
             "pages": pages,
-            "can_start": can_start(user),
-            "fixed_country": user.role == Role.COORDINATOR,
+            "can_start": permissions.can_start_assessment(user),
+            "fixed_country": not permissions.chooses_country(user),
             "form": form or {"cycle": str(utc_today().year)},
             "errors": errors or {},
             "today": utc_today(),
@@ -89,9 +85,9 @@ def start_assessment(
 ) -> Response:
     viewer = request.state.web_user
     values = {
-        "country_code": viewer.country_code
-        if user.role == Role.COORDINATOR
-        else text_field(form, "country_code").strip().upper(),
+        "country_code": text_field(form, "country_code").strip().upper()
+        if permissions.chooses_country(user)
+        else viewer.country_code,
         "cycle": text_field(form, "cycle").strip(),
         "deadline": text_field(form, "deadline").strip() or None,
         "start_from_previous": form.get("start_from_previous") == "on",

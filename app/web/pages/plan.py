@@ -16,15 +16,16 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
+from app.actionplan import permissions
 from app.actionplan import service as plans
 from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate
 from app.assessments import service as assessments
-from app.assessments.models import ActionItem, ActionStatus, Assessment
+from app.assessments.models import ActionItem, ActionStatus
 from app.catalogue.schema import Catalogue
 from app.core.clock import utc_today
 from app.core.db import SessionDep
-from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CheckedForm,
@@ -94,10 +95,6 @@ ADD_FIELDS = (
 
 def plan_url(assessment_id: int) -> str:
     return f"/assessments/{assessment_id}/action-plan"
-
-
-def is_planner(user: User, assessment: Assessment) -> bool:
-    return user.role == Role.COORDINATOR and user.country_id == assessment.country_id
 
 
 # ---------------------------------------------------------------- describing items
@@ -262,7 +259,10 @@ def plan_page(
             "done_percent": round(100 * progress.done / progress.total) if progress.total else 0,
             "has_drafted": any(item.origin == "catalogue" for item in items),
             "has_targets": bool(assessments.targets_of(session, assessment)),
-            "can_plan": is_planner(user, assessment),
+            "can_plan": permissions.can_change_plan(user, assessment),
+            "can_delete": {
+                item.id: permissions.can_delete_item(user, assessment, item) for item in items
+            },
             "conflicts": conflicts,
             "add_form": add_form or {"horizon": "short"},
             "add_errors": add_errors or {},
@@ -288,15 +288,6 @@ def draft(
 ) -> Response:
     plans.draft_plan(session, user=user, assessment_id=assessment_id, locale=locale_of(request))
     return redirect(f"{plan_url(assessment_id)}?drafted=1")
-
-
-def _require_planner(session: Session, user: User, assessment_id: int) -> Assessment:
-    """The assessment, if user may change its plan: checked before a form is even read, so
-    that others get 'not allowed' rather than remarks about what they typed."""
-    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
-    if not is_planner(user, assessment):
-        raise Forbidden("only the country's coordinator can change the action plan")
-    return assessment
 
 
 def _edit_values(form) -> dict[str, str]:
@@ -325,14 +316,15 @@ def edit_item(
     item_id: int,
 ) -> Response:
     """Save an item's owner, due date, status and notes; a stale version changes nothing."""
-    _require_planner(session, user, assessment_id)
+    plans.plan_to_change(session, user=user, assessment_id=assessment_id)
     items = plans.plan_items(session, user=user, assessment_id=assessment_id)
     item = _find(items, item_id)
     values = _edit_values(form)
     version_text = text_field(form, "version").strip()
     version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else 0
+    saved = item_values(item)
     try:
-        checked = ActionItemUpdate.model_validate(
+        data = ActionItemUpdate.model_validate(
             {
                 "version": version,
                 "owner_agency": values["owner_agency"],
@@ -341,34 +333,15 @@ def edit_item(
                 "notes": values["notes"],
             }
         )
-        if checked.status is None:
-            raise Invalid("choose a status", field="status")
     except ValidationError as exc:
         errors = field_errors(exc, EDIT_MESSAGES)
         override = {"values": values, "version": version, "errors": errors}
         return plan_page(
             request, session, user, assessment_id, overrides={item.id: override}, status_code=422
         )
-    except Invalid:
-        override = {
-            "values": values,
-            "version": version,
-            "errors": {"status": EDIT_MESSAGES["status"]},
-        }
-        return plan_page(
-            request, session, user, assessment_id, overrides={item.id: override}, status_code=422
-        )
-    saved = item_values(item)
-    changed = {
-        field: getattr(checked, field) for field in EDIT_FIELDS if values[field] != saved[field]
-    }
     try:
         plans.update_item(
-            session,
-            user=user,
-            assessment_id=assessment_id,
-            item_id=item.id,
-            data=ActionItemUpdate(version=version, **changed),
+            session, user=user, assessment_id=assessment_id, item_id=item.id, data=data
         )
     except Conflict:
         # The service compared versions before writing: nothing was saved. Show what is
@@ -399,16 +372,9 @@ def add_item(
     request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
 ) -> Response:
     """Add an action by hand, at the end of the plan."""
-    assessment = _require_planner(session, user, assessment_id)
-    catalogue = assessments.catalogue_of(session, assessment)
+    assessment = plans.plan_to_change(session, user=user, assessment_id=assessment_id)
     values = _add_values(form)
     errors: dict[str, Any] = {}
-    if values["capability_id"] and values["capability_id"] not in {
-        capability.id for capability in catalogue.capabilities()
-    }:
-        errors["capability_id"] = ADD_MESSAGES["capability_id"]
-    if values["lead_sector"] and values["lead_sector"] not in {s.id for s in catalogue.sectors}:
-        errors["lead_sector"] = ADD_MESSAGES["lead_sector"]
     try:
         data = ActionItemCreate.model_validate(
             {
@@ -423,7 +389,7 @@ def add_item(
             }
         )
     except ValidationError as exc:
-        errors = field_errors(exc, ADD_MESSAGES) | errors
+        errors = field_errors(exc, ADD_MESSAGES)
     if not errors:
         try:
             item = plans.add_item(session, user=user, assessment_id=assessment.id, data=data)

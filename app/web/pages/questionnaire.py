@@ -14,10 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
+from app.assessments import permissions
 from app.assessments import service as assessments
 from app.assessments.models import Answer, Assessment
-from app.assessments.schemas import MAX_LINKS, AnswerInput
+from app.assessments.schemas import MAX_COMMENT, MAX_LINKS, AnswerInput
 from app.catalogue.schema import Catalogue
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
@@ -38,6 +39,11 @@ router = APIRouter()
 BASE = "/assessments/{assessment_id}/areas/{area_id}/capabilities/{capability_id}"
 HISTORY_FIELDS = ("answer", "justification", "evidence_notes", "evidence_links", "confidence")
 SHORTEN_AT = 240
+# The service's refusals of a comment, in the page's words.
+COMMENT_MESSAGES = {
+    "empty": _("Write your comment before sending it."),
+    "too_long": _("A comment can have at most 5,000 characters."),
+}
 
 
 def capability_url(assessment_id: int, area_id: str, capability_id: str) -> str:
@@ -248,7 +254,12 @@ def capability_page(
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = assessments.catalogue_of(session, assessment)
     area, capability = locate(catalogue, area_id, capability_id)
-    editable = area.id in assessments.editable_areas(session, assessment=assessment, user=user)
+    editable = permissions.can_edit_answers(
+        user,
+        assessment,
+        assessments.editable_areas(session, assessment=assessment, user=user),
+        area.id,
+    )
     answers = assessments.answers_of(session, assessment)
     progress = assessments.progress(catalogue, assessments.confirmed(answers))
     names = assessments.user_names(session, {a.updated_by_id for a in answers.values()})
@@ -302,7 +313,8 @@ def capability_page(
             "progress": progress,
             "indicators": indicators,
             "editable": editable,
-            "can_comment": user.role != Role.VIEWER,
+            "can_comment": permissions.can_comment(user, assessment),
+            "max_comment": MAX_COMMENT,
             "target": target,
             "review_comments": [c for c in comments if c[0].kind == "review"],
             "neighbours": neighbours,
@@ -453,24 +465,17 @@ def add_comment(
     area, capability_def = locate(catalogue, area_id, capability_id)
     indicator = _indicator(capability_def, indicator_id)
     body = text_field(form, "body")
-    error = None
-    if not body.strip():
-        error = _("Write your comment before sending it.")
-    elif len(body) > 5000:
-        error = _("A comment can have at most 5,000 characters.")
-    if error is None:
-        try:
-            assessments.add_comment(
-                session,
-                user=user,
-                assessment_id=assessment.id,
-                capability_id=capability_def.id,
-                indicator_id=indicator.id,
-                body=body,
-            )
-        except Invalid as exc:
-            error = exc.message
-    if error is not None:
+    try:
+        assessments.add_comment(
+            session,
+            user=user,
+            assessment_id=assessment.id,
+            capability_id=capability_def.id,
+            indicator_id=indicator.id,
+            body=body,
+        )
+    except Invalid as exc:
+        error = COMMENT_MESSAGES.get(exc.details.get("rule", ""), exc.message)
         return capability_page(
             request,
             session,
