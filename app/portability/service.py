@@ -41,7 +41,7 @@ from app.portability.models import PendingImport
 
 # Upload limits, enforced while the request body is read.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_JSON_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_JSON_UPLOAD_BYTES = exchange.MAX_DOCUMENT_BYTES
 
 ANSWER_FIELDS = (
     "response",
@@ -132,11 +132,14 @@ def preview_workbook(
     editable = assessments.editable_areas(session, assessment=assessment, user=user)
     if not editable:
         raise Forbidden("you cannot change this assessment's answers, so a workbook cannot be read")
-    book, meta = wb.open_workbook(data, file_name)
-    _check_origin(assessment, meta)
     catalogue = assessments.catalogue_of(session, assessment)
-    locale = meta.locale if meta.locale in catalogue.locales else "en"
-    contents = wb.read_contents(book, catalogue, locale)
+    book, meta = wb.open_workbook(data, catalogue, file_name)
+    try:
+        _check_origin(assessment, meta)
+        locale = meta.locale if meta.locale in catalogue.locales else "en"
+        contents = wb.read_contents(book, catalogue, locale)
+    finally:
+        book.close()
 
     answers = assessments.answers_of(session, assessment)
     targets = assessments.targets_of(session, assessment)
