@@ -19,7 +19,6 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -40,6 +39,12 @@ DATA_SHEET = "gsr-data"
 MAX_DATA_ROWS = 5_000
 # Excel shows at most this many characters in a cell.
 CELL_LIMIT = 32_767
+# What XML 1.0, and so a workbook, cannot hold: control characters other than tab, line
+# feed and carriage return, lone surrogates, and U+FFFE and U+FFFF. A workbook holding one
+# cannot be opened, by Excel or by this application, so such characters are shown as the
+# replacement character instead; the read-me says which cells.
+UNHOLDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+REPLACEMENT = "\ufffd"
 
 NOT_APPLICABLE = "Not applicable"
 UNKNOWN = "Unknown"
@@ -169,8 +174,8 @@ def layout(catalogue: Catalogue, locale: str = "en") -> list[Sheet]:
                     None,
                     {
                         REF: capability.id,
-                        QUESTION: capability.title.get(locale),
-                        LEVELS: capability.summary.get(locale),
+                        QUESTION: cell_text(capability.title.get(locale)),
+                        LEVELS: cell_text(capability.summary.get(locale)),
                     },
                 )
             )
@@ -189,8 +194,8 @@ def layout(catalogue: Catalogue, locale: str = "en") -> list[Sheet]:
                         indicator.id,
                         {
                             REF: f"{capability.id}.{indicator.id}",
-                            QUESTION: question,
-                            LEVELS: descriptors,
+                            QUESTION: cell_text(question),
+                            LEVELS: cell_text(descriptors),
                         },
                     )
                 )
@@ -233,8 +238,35 @@ class WorkbookData:
 
 
 def cell_text(value: str) -> str:
-    """Text as a cell can hold it: no characters XML forbids, no more than Excel shows."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:CELL_LIMIT]
+    """Text as a cell gives it back: what XML cannot hold replaced, no more than Excel shows.
+
+    Line breaks become line feeds, as XML reads them back anyway; a text typed in a web form
+    (CR LF) then compares equal to its cell.
+    """
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return UNHOLDABLE.sub(REPLACEMENT, value)[:CELL_LIMIT]
+
+
+def unholdable_cells(data: WorkbookData, sheets: list[Sheet]) -> list[str]:
+    """The answer cells (sheet!cell) whose text holds characters a workbook cannot."""
+    found = []
+    for sheet in sheets:
+        for row in sheet.rows:
+            answer = data.answers.get(row.key) if row.indicator_id else None
+            if answer is None:
+                continue
+            content = answer[0]
+            texts = {
+                JUSTIFICATION: content.get("justification") or "",
+                NOTES: content.get("evidence_notes") or "",
+                LINKS: "\n".join(content.get("evidence_links") or []),
+            }
+            found += [
+                f"{sheet.name}!{column}{row.number}"
+                for column, text in texts.items()
+                if UNHOLDABLE.search(text)
+            ]
+    return found
 
 
 def answer_label(content: dict[str, Any], catalogue: Catalogue, locale: str) -> str:
@@ -495,8 +527,22 @@ def _write_readme(ws: Worksheet, data: WorkbookData, sheets: list[Sheet]) -> Non
             "or leave it on public or shared drives. Delete copies you no longer need.",
         ),
     ]
+    unholdable = unholdable_cells(data, sheets)
+    if unholdable:
+        shown = ", ".join(unholdable[:20]) + (" and more" if len(unholdable) > 20 else "")
+        lines += [
+            ("", ""),
+            ("heading", "Characters a workbook cannot hold"),
+            (
+                "",
+                "Some answers hold characters that a workbook cannot store (invisible control "
+                f"characters, or the codes U+FFFE and U+FFFF). They are shown as {REPLACEMENT} "
+                f"in {shown}. The answers online keep them: a cell left as it is changes "
+                "nothing when the workbook is uploaded.",
+            ),
+        ]
     for index, (kind, text) in enumerate(lines, start=1):
-        cell = ws.cell(row=index, column=1, value=text or None)
+        cell = ws.cell(row=index, column=1, value=cell_text(text) or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if kind == "title":
             cell.font = Font(name="Calibri", size=14, bold=True, color="1F3A5F")
