@@ -231,8 +231,8 @@ def unpack_workbook(data: bytes, wanted_sheets: Collection[str]) -> bytes:
     for name in targets:
         if name in by_name and name not in parts:
             read(name)
-    # The other parts are not read, but a damaged one means a damaged copy of the file:
-    # better said now than found out later with the answers that were lost with it.
+    # The parts not read are still checked, a chunk at a time: damage anywhere means the
+    # copy was cut short or altered, and the answers in it cannot be trusted either.
     for entry in entries:
         if entry.filename not in parts and not entry.is_dir():
             _inflate(data, entry, keep=False)

@@ -35,7 +35,8 @@ FORMAT_VERSION = 1
 README_SHEET = "Read me"
 DATA_SHEET = "gsr-data"
 
-# The data sheet holds a dozen settings and a row per indicator and capability.
+# The data sheet holds a dozen settings and a row per indicator and capability; reading
+# it stops after this many rows.
 MAX_DATA_ROWS = 5_000
 # Excel shows at most this many characters in a cell.
 CELL_LIMIT = 32_767
