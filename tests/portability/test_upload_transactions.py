@@ -9,6 +9,9 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
+from app.accounts.models import User
+from app.assessments import service as assessments
+from app.assessments.schemas import AnswerInput
 from app.portability import exchange
 from app.portability import workbook as wb
 from tests.portability.conftest import (
@@ -119,3 +122,47 @@ def test_an_exchange_file_is_parsed_with_no_transaction_open(world, client, new_
     assert imported["cycle"] == f"M{world.tag}"
     version, content, _ = snapshot(client, imported["id"])["answers"][KEY]
     assert (version, content["level"]) == (1, 2)
+
+
+def test_an_answer_saved_while_the_workbook_is_parsed_is_compared_as_it_is_then(
+    world, client, new_assessment, monkeypatch
+):
+    assessment_id = new_assessment("P")
+    put_answer(world, "coordinator", assessment_id, KEY, level=1)
+    book = load_workbook(BytesIO(download_bytes(world, "coordinator", assessment_id)))
+    ws = book[POLICY]
+    ws[f"D{row_of(ws, KEY)}"] = "3 - Established"
+    data = to_bytes(book)
+    real_load = wb.load_workbook
+
+    def load_while_the_form_saves(*args, **kwargs):
+        # The web form saves while the upload is parsed: it must not wait for a lock.
+        with client.app.state.sessionmaker.begin() as session:
+            capability_id, indicator_id = KEY.split(".")
+            assessments.save_answer(
+                session,
+                user=session.get(User, world.ids["coordinator"]),
+                assessment_id=assessment_id,
+                capability_id=capability_id,
+                indicator_id=indicator_id,
+                data=AnswerInput(version=1, response="level", level=2),
+                source="web",
+            )
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(wb, "load_workbook", load_while_the_form_saves)
+    response = upload(world, "coordinator", assessment_id, data)
+    monkeypatch.undo()
+
+    assert response.status_code == 201, response.text
+    preview = response.json()
+    # Compared with the answer as it was after the parse: the form's level 2 stands
+    # against the workbook's 3, as a conflict, not as a change over level 1.
+    assert preview["changes"] == []
+    (conflict,) = preview["conflicts"]
+    assert (conflict["key"], conflict["exported_version"], conflict["current_version"]) == (
+        KEY,
+        1,
+        2,
+    )
+    assert (conflict["current"]["level"], conflict["workbook"]["level"]) == (2, 3)
