@@ -9,7 +9,9 @@ document checks it completely before anything touches the database.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
+from itertools import accumulate
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,6 +22,15 @@ from app.core.errors import Invalid
 
 FORMAT = "gsr-assess/assessment"
 FORMAT_VERSION = 1
+
+# Checked on the text before it is parsed: json.loads builds the whole document at once,
+# and a small value costs far more memory than its text. A real document nests seven deep
+# (answers, history, values, links) and holds tens of thousands of values, not millions.
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_DEPTH = 16
+MAX_ITEMS = 500_000
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(rb"[^\[\]{}]")
 
 Name = Annotated[str, Field(max_length=200)] | None
 Id = Annotated[str, Field(min_length=1, max_length=60)]
@@ -169,9 +180,35 @@ class AssessmentDocument(_Record):
     comments: list[CommentRecord] = []
 
 
+def check_shape(text: bytes) -> None:
+    """Refuse a document too big, too deep or with too many values to parse safely."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise Invalid(
+            f"the file is larger than the {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB accepted; "
+            "an assessment export is far smaller, so nothing was imported"
+        )
+    # Strings may hold any character; only what is outside them gives the structure.
+    skeleton = _STRING.sub(b'""', text)
+    items = skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{")
+    if items > MAX_ITEMS:
+        raise Invalid(
+            f"the file holds more than {MAX_ITEMS} values, far more than an assessment "
+            "export; it was refused to protect the service and nothing was imported"
+        )
+    brackets = _NOT_A_BRACKET.sub(b"", skeleton)
+    opening = b"[{"
+    depth = max(accumulate(1 if c in opening else -1 for c in brackets), default=0)
+    if depth > MAX_DEPTH:
+        raise Invalid(
+            f"the file nests values more than {MAX_DEPTH} levels deep, which an assessment "
+            "export never does; it was refused to protect the service and nothing was imported"
+        )
+
+
 def parse_document(raw: bytes | str | dict[str, Any]) -> AssessmentDocument:
     """The document in raw, checked against the format; Invalid naming what is wrong."""
     if isinstance(raw, bytes | str):
+        check_shape(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
         try:
             raw = json.loads(raw)
         except (ValueError, RecursionError):

@@ -1,90 +1,43 @@
 """Workbooks and exchange files over the API: download, upload, preview, apply, move.
 
-Uploads are read from the request stream with a size limit, so an oversized file is
-refused as soon as it passes the limit, before it is stored anywhere.
+Uploads are read from the request stream with a size limit (app/portability/uploads.py), so
+an oversized file is refused as soon as it passes the limit, before it is stored anywhere.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.accounts.dependencies import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import Invalid
 from app.portability import service
+from app.portability.uploads import Upload, read_upload
 
 router = APIRouter(prefix="/assessments", tags=["workbooks and exchange"])
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Room for the multipart boundaries and headers around the file itself.
-MULTIPART_ALLOWANCE = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Upload:
-    data: bytes
-    file_name: str
-
-
-def _too_large(limit: int) -> service.TooLarge:
-    return service.TooLarge(
-        f"the file is larger than the {limit // (1024 * 1024)} MB accepted; an assessment "
-        "workbook is far smaller, so upload the one downloaded from this assessment"
-    )
-
-
-async def _read_upload(request: Request, limit: int, default_name: str) -> Upload:
-    """The uploaded file: a multipart 'file' field, or the raw request body."""
-    ceiling = limit + MULTIPART_ALLOWANCE
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > ceiling:
-        raise _too_large(limit)
-
-    async def limited():
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > ceiling:
-                raise _too_large(limit)
-            yield chunk
-
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        data = b"".join([chunk async for chunk in limited()])
-        if len(data) > limit:
-            raise _too_large(limit)
-        return Upload(data, request.query_params.get("filename", default_name))
-    try:
-        form = await MultiPartParser(request.headers, limited(), max_files=1, max_fields=5).parse()
-    except MultiPartException as error:
-        raise Invalid(f"the upload could not be read: {error.message}", field="file") from None
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise Invalid("send the file in a form field named 'file'", field="file")
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            raise _too_large(limit)
-        return Upload(data, upload.filename or default_name)
-    finally:
-        await form.close()
+async def _file(request: Request, limit: int, default_name: str) -> Upload:
+    upload = await read_upload(request, limit=limit, default_name=default_name)
+    if upload.data is None:
+        raise Invalid("send the file in a form field named 'file'", field="file")
+    return upload
 
 
 async def workbook_upload(request: Request, user: CurrentUser) -> Upload:
     # Depends on the user so that nobody unauthenticated gets to send a body.
-    return await _read_upload(request, service.MAX_UPLOAD_BYTES, "workbook.xlsx")
+    return await _file(request, service.MAX_UPLOAD_BYTES, "workbook.xlsx")
 
 
 async def json_upload(request: Request, user: CurrentUser) -> Upload:
-    return await _read_upload(request, service.MAX_JSON_UPLOAD_BYTES, "assessment.json")
+    return await _file(request, service.MAX_JSON_UPLOAD_BYTES, "assessment.json")
 
 
 def _download(content: bytes, media_type: str, file_name: str) -> Response:

@@ -2,13 +2,17 @@
 
 Access goes through the assessments service (another country's assessment is NotFound),
 and answers are saved with its compare-and-set `save_answer`, so an upload can never do
-what the same user could not do on the web page. Nothing here commits: the request's
-session does, and every multi-step write runs in a savepoint so a failure changes nothing.
+what the same user could not do on the web page. The request's session commits, and every
+multi-step write runs in a savepoint so a failure changes nothing. One exception: an upload
+is parsed with no transaction open (`_end_transaction`), so that on SQLite no write lock
+and on PostgreSQL no open transaction waits on a slow parse; the checks that matter are
+made again, with the writes, in the short transaction that follows.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -41,7 +45,7 @@ from app.portability.models import PendingImport
 
 # Upload limits, enforced while the request body is read.
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_JSON_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_JSON_UPLOAD_BYTES = exchange.MAX_DOCUMENT_BYTES
 
 ANSWER_FIELDS = (
     "response",
@@ -118,22 +122,102 @@ def export_workbook(
 # ---------------------------------------------------------------- workbook upload: preview
 
 
-def preview_workbook(
-    session: Session, *, user: User, assessment_id: int, data: bytes, file_name: str = ""
-) -> PendingImport:
-    """Read an uploaded workbook and store what applying it would change, for review."""
-    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+@dataclass(frozen=True)
+class _Destination:
+    """The assessment an upload is for, as plain data: all that reading the file needs."""
+
+    assessment_id: int
+    country_code: str
+    cycle: str
+    catalogue: Catalogue
+    catalogue_version: str
+    catalogue_hash: str
+
+    @classmethod
+    def of(cls, session: Session, assessment: Assessment) -> _Destination:
+        return cls(
+            assessment_id=assessment.id,
+            country_code=assessment.country.code,
+            cycle=assessment.cycle,
+            catalogue=assessments.catalogue_of(session, assessment),
+            catalogue_version=assessment.catalogue_version.version,
+            catalogue_hash=assessment.catalogue_version.content_hash,
+        )
+
+
+@dataclass(frozen=True)
+class _ReadWorkbook:
+    """What an uploaded workbook holds, read and checked with no database at hand."""
+
+    meta: wb.Metadata
+    locale: str
+    contents: wb.Contents
+
+
+def _end_transaction(session: Session) -> None:
+    """End the request's transaction before slow work, so no lock or snapshot is held.
+
+    What the request did so far is committed: only reads, and the last-seen time that
+    signing in records. Rows loaded before are expired: whatever comes next reads them
+    again as they are then.
+    """
+    session.commit()
+    session.expire_all()
+
+
+def _check_can_upload(session: Session, user: User, assessment: Assessment) -> set[str]:
+    """The areas the user may change by upload; Forbidden when there are none."""
     if not assessment_permissions.is_editable(assessment):
         raise Forbidden(f"the assessment is {assessment.status} and read-only; nothing was read")
     editable = assessments.editable_areas(session, assessment=assessment, user=user)
     if not assessment_permissions.can_edit_answers(user, assessment, editable):
         raise Forbidden("you cannot change this assessment's answers, so a workbook cannot be read")
-    book, meta = wb.open_workbook(data, file_name)
-    _check_origin(assessment, meta)
-    catalogue = assessments.catalogue_of(session, assessment)
-    locale = meta.locale if meta.locale in catalogue.locales else "en"
-    contents = wb.read_contents(book, catalogue, locale)
+    return editable
 
+
+def preview_workbook(
+    session: Session, *, user: User, assessment_id: int, data: bytes, file_name: str = ""
+) -> PendingImport:
+    """Read an uploaded workbook and store what applying it would change, for review.
+
+    In three steps, so that no transaction is open while the file is parsed: a short read
+    checks that the user may upload and gathers the catalogue; the file is read and checked
+    with no transaction open; then one short transaction compares it with the answers as
+    they are now and stores the preview. A file that cannot be used stores nothing.
+    """
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    _check_can_upload(session, user, assessment)
+    destination = _Destination.of(session, assessment)
+    _end_transaction(session)
+    read = _read_workbook(destination, data, file_name)
+    return _store_preview(session, user, destination, read, file_name)
+
+
+def _read_workbook(destination: _Destination, data: bytes, file_name: str) -> _ReadWorkbook:
+    catalogue = destination.catalogue
+    book, meta = wb.open_workbook(data, catalogue, file_name)
+    try:
+        _check_origin(destination, meta)
+        locale = meta.locale if meta.locale in catalogue.locales else "en"
+        return _ReadWorkbook(meta, locale, wb.read_contents(book, catalogue, locale))
+    finally:
+        book.close()
+
+
+def _store_preview(
+    session: Session, user: User, destination: _Destination, read: _ReadWorkbook, file_name: str
+) -> PendingImport:
+    assessment = assessments.get_assessment(
+        session, user=user, assessment_id=destination.assessment_id
+    )
+    # The assessment may have been submitted, or the user's areas changed, meanwhile.
+    editable = _check_can_upload(session, user, assessment)
+    if assessment.catalogue_version.content_hash != destination.catalogue_hash:
+        raise Conflict(
+            "the assessment moved to another catalogue version while the workbook was read; "
+            "download a fresh workbook"
+        )
+    catalogue, meta, locale = destination.catalogue, read.meta, read.locale
     answers = assessments.answers_of(session, assessment)
     targets = assessments.targets_of(session, assessment)
     exported_contents = _contents_at_versions(session, answers, meta.answer_versions)
@@ -148,14 +232,14 @@ def preview_workbook(
         is_coordinator=assessment_permissions.is_coordinator_of(user, assessment),
         area_titles={area.id: area.title.get(locale) for area in catalogue.areas},
     )
-    for row in contents.rows:
+    for row in read.contents.rows:
         if row.damaged:
             continue
         if row.row.indicator_id is None:
             reader.target(row)
         else:
             reader.answer(row)
-    problems = wb.sort_problems(contents.problems + reader.problems, catalogue, locale)
+    problems = wb.sort_problems(read.contents.problems + reader.problems, catalogue, locale)
     pending = PendingImport(
         assessment_id=assessment.id,
         user_id=user.id,
@@ -188,25 +272,25 @@ def preview_workbook(
     return pending
 
 
-def _check_origin(assessment: Assessment, meta: wb.Metadata) -> None:
+def _check_origin(destination: _Destination, meta: wb.Metadata) -> None:
     same = (
-        meta.assessment_id == assessment.id
-        and meta.country_code == assessment.country.code
-        and meta.cycle == assessment.cycle
+        meta.assessment_id == destination.assessment_id
+        and meta.country_code == destination.country_code
+        and meta.cycle == destination.cycle
     )
     if not same:
         raise wb.BadFile(
             f"this workbook belongs to another assessment ({meta.country_code}, cycle "
-            f"{meta.cycle}), not to this one ({assessment.country.code}, cycle "
-            f"{assessment.cycle}); download this assessment's workbook and enter the answers "
+            f"{meta.cycle}), not to this one ({destination.country_code}, cycle "
+            f"{destination.cycle}); download this assessment's workbook and enter the answers "
             "there"
         )
-    version = assessment.catalogue_version
-    if meta.catalogue_hash != version.content_hash:
+    if meta.catalogue_hash != destination.catalogue_hash:
         raise wb.BadFile(
             f"this workbook was made for another catalogue (version {meta.catalogue_version}, "
             f"{meta.catalogue_hash[:19]}...) than the one this assessment uses (version "
-            f"{version.version}, {version.content_hash[:19]}...); download a fresh workbook"
+            f"{destination.catalogue_version}, {destination.catalogue_hash[:19]}...); download "
+            "a fresh workbook"
         )
 
 
@@ -786,9 +870,14 @@ def import_json(
     """
     if not permissions.can_import_json(user):
         raise Forbidden("only the alliance secretariat can import an assessment")
+    _end_transaction(session)
     document = exchange.parse_document(raw)
     version = _catalogue_version(session, document.catalogue)
-    catalogue = catalogue_service.catalogue_for_version(session, version.id)
+    version_id, version_label = version.id, version.version
+    catalogue = catalogue_service.catalogue_for_version(session, version_id)
+    # A stored catalogue version never changes, so the document is checked against it with
+    # no transaction open; the writes that follow make one short transaction.
+    _end_transaction(session)
     _check_against_catalogue(document, catalogue)
     record = document.assessment
     country = country_service.get_by_code(session, record.country_code)
@@ -815,7 +904,7 @@ def import_json(
         assessment = Assessment(
             country_id=country.id,
             cycle=record.cycle,
-            catalogue_version_id=version.id,
+            catalogue_version_id=version_id,
             status=record.status,
             deadline=record.deadline,
             previous_id=previous,
@@ -938,7 +1027,7 @@ def import_json(
             details={
                 "format": "json",
                 "format_version": exchange.FORMAT_VERSION,
-                "catalogue_version": version.version,
+                "catalogue_version": version_label,
                 "answers": len(answers),
                 "history": len(history),
                 "targets": len(targets),

@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 import re
 import warnings
-import zipfile
-import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -28,20 +27,25 @@ from pydantic import ValidationError
 from app.assessments.models import Confidence, Response
 from app.assessments.schemas import AnswerInput
 from app.catalogue.schema import Catalogue, UnknownPolicy
-from app.core.errors import Invalid
+from app.portability import package
+from app.portability.package import BadFile
 
 FORMAT = "gsr-assess/workbook"
 FORMAT_VERSION = 1
 README_SHEET = "Read me"
 DATA_SHEET = "gsr-data"
 
-# Package limits, checked before any XML is parsed. A workbook exported by this
-# application unpacks to well under 1 MB, and Excel or LibreOffice re-saving it adds little.
-MAX_ENTRIES = 300
-MAX_UNPACKED_BYTES = 30 * 1024 * 1024
+# The data sheet holds a dozen settings and a row per indicator and capability; reading
+# it stops after this many rows.
 MAX_DATA_ROWS = 5_000
 # Excel shows at most this many characters in a cell.
 CELL_LIMIT = 32_767
+# What XML 1.0, and so a workbook, cannot hold: control characters other than tab, line
+# feed and carriage return, lone surrogates, and U+FFFE and U+FFFF. A workbook holding one
+# cannot be opened, by Excel or by this application, so such characters are shown as the
+# replacement character instead; the read-me says which cells.
+UNHOLDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+REPLACEMENT = "\ufffd"
 
 NOT_APPLICABLE = "Not applicable"
 UNKNOWN = "Unknown"
@@ -100,12 +104,6 @@ _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 _UNLOCKED = Protection(locked=False)
 _BODY = Font(name="Calibri", size=10)
 _BOLD = Font(name="Calibri", size=10, bold=True)
-
-
-class BadFile(Invalid):
-    """The uploaded file cannot be used; the message says why and what to do instead."""
-
-    code = "bad_file"
 
 
 # ---------------------------------------------------------------- layout
@@ -177,8 +175,8 @@ def layout(catalogue: Catalogue, locale: str = "en") -> list[Sheet]:
                     None,
                     {
                         REF: capability.id,
-                        QUESTION: capability.title.get(locale),
-                        LEVELS: capability.summary.get(locale),
+                        QUESTION: cell_text(capability.title.get(locale)),
+                        LEVELS: cell_text(capability.summary.get(locale)),
                     },
                 )
             )
@@ -197,8 +195,8 @@ def layout(catalogue: Catalogue, locale: str = "en") -> list[Sheet]:
                         indicator.id,
                         {
                             REF: f"{capability.id}.{indicator.id}",
-                            QUESTION: question,
-                            LEVELS: descriptors,
+                            QUESTION: cell_text(question),
+                            LEVELS: cell_text(descriptors),
                         },
                     )
                 )
@@ -241,8 +239,35 @@ class WorkbookData:
 
 
 def cell_text(value: str) -> str:
-    """Text as a cell can hold it: no characters XML forbids, no more than Excel shows."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:CELL_LIMIT]
+    """Text as a cell gives it back: what XML cannot hold replaced, no more than Excel shows.
+
+    Line breaks become line feeds, as XML reads them back anyway; a text typed in a web form
+    (CR LF) then compares equal to its cell.
+    """
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return UNHOLDABLE.sub(REPLACEMENT, value)[:CELL_LIMIT]
+
+
+def unholdable_cells(data: WorkbookData, sheets: list[Sheet]) -> list[str]:
+    """The answer cells (sheet!cell) whose text holds characters a workbook cannot."""
+    found = []
+    for sheet in sheets:
+        for row in sheet.rows:
+            answer = data.answers.get(row.key) if row.indicator_id else None
+            if answer is None:
+                continue
+            content = answer[0]
+            texts = {
+                JUSTIFICATION: content.get("justification") or "",
+                NOTES: content.get("evidence_notes") or "",
+                LINKS: "\n".join(content.get("evidence_links") or []),
+            }
+            found += [
+                f"{sheet.name}!{column}{row.number}"
+                for column, text in texts.items()
+                if UNHOLDABLE.search(text)
+            ]
+    return found
 
 
 def answer_label(content: dict[str, Any], catalogue: Catalogue, locale: str) -> str:
@@ -503,8 +528,22 @@ def _write_readme(ws: Worksheet, data: WorkbookData, sheets: list[Sheet]) -> Non
             "or leave it on public or shared drives. Delete copies you no longer need.",
         ),
     ]
+    unholdable = unholdable_cells(data, sheets)
+    if unholdable:
+        shown = ", ".join(unholdable[:20]) + (" and more" if len(unholdable) > 20 else "")
+        lines += [
+            ("", ""),
+            ("heading", "Characters a workbook cannot hold"),
+            (
+                "",
+                "Some answers hold characters that a workbook cannot store (invisible control "
+                f"characters, or the codes U+FFFE and U+FFFF). They are shown as {REPLACEMENT} "
+                f"in {shown}. The answers online keep them: a cell left as it is changes "
+                "nothing when the workbook is uploaded.",
+            ),
+        ]
     for index, (kind, text) in enumerate(lines, start=1):
-        cell = ws.cell(row=index, column=1, value=text or None)
+        cell = ws.cell(row=index, column=1, value=cell_text(text) or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if kind == "title":
             cell.font = Font(name="Calibri", size=14, bold=True, color="1F3A5F")
@@ -602,7 +641,7 @@ class Contents:
 
 
 def check_package(data: bytes, file_name: str = "") -> None:
-    """Refuse anything but a plain, sane XLSX package before an XML parser sees it."""
+    """Refuse what is plainly not an XLSX workbook, before it is unpacked."""
     if not data:
         raise BadFile("the file is empty; choose the workbook you filled in")
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -616,74 +655,50 @@ def check_package(data: bytes, file_name: str = "") -> None:
             "from this assessment, saved in Excel or LibreOffice as .xlsx"
         )
     if file_name.lower().endswith((".xlsm", ".xltm", ".xlsb")):
-        raise BadFile(_MACROS)
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as package:
-            _check_entries(package)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError):
-        raise BadFile(
-            "the file is damaged or incomplete (the download, copy or e-mail may have cut it "
-            "short); save the workbook again and upload that copy"
-        ) from None
+        raise BadFile(package.MACROS)
 
 
-_MACROS = (
-    "macro-enabled workbooks (.xlsm) are not accepted: save the workbook as "
-    "'Excel Workbook (.xlsx)', which removes the macros, and upload that"
-)
+def sheet_names(catalogue: Catalogue) -> set[str]:
+    """Every sheet an upload reads: the data sheet and the area sheets, in any language."""
+    names = {DATA_SHEET}
+    for locale in catalogue.locales:
+        names |= {sheet.name for sheet in layout(catalogue, locale)}
+    return names
 
 
-def _check_entries(package: zipfile.ZipFile) -> None:
-    entries = package.infolist()
-    if len(entries) > MAX_ENTRIES:
-        raise BadFile(
-            f"the workbook holds {len(entries)} parts, more than the {MAX_ENTRIES} accepted; "
-            "upload the workbook downloaded from this assessment"
-        )
-    if sum(entry.file_size for entry in entries) > MAX_UNPACKED_BYTES:
-        raise BadFile(
-            f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB, far "
-            "more than an assessment needs; it was refused to protect the service"
-        )
-    names = {entry.filename for entry in entries}
-    if any(name.lower().endswith("vbaproject.bin") for name in names):
-        raise BadFile(_MACROS)
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise BadFile(
-            "this file is not an Excel workbook (.xlsx) (it may be another kind of Office "
-            "document or a zip archive); upload the workbook downloaded from this assessment"
-        )
-    if any(entry.flag_bits & 0x1 for entry in entries):
-        raise BadFile("the workbook is encrypted; remove the password and save it again")
-    if b"macroenabled" in package.read("[Content_Types].xml").lower():
-        raise BadFile(_MACROS)
-    # Excel never writes document type declarations, and entity tricks need them.
-    for entry in entries:
-        if entry.filename.lower().endswith((".xml", ".rels", ".vml")) and re.search(
-            rb"<!(DOCTYPE|ENTITY)", package.read(entry), re.IGNORECASE
-        ):
-            raise BadFile(
-                "the workbook contains XML declarations (DOCTYPE or ENTITY) that Excel "
-                "and LibreOffice never write; it was refused to protect the service"
-            )
+def open_workbook(
+    data: bytes, catalogue: Catalogue, file_name: str = ""
+) -> tuple[Workbook, Metadata]:
+    """The checked workbook, opened read-only, and what its hidden data sheet says.
 
-
-def open_workbook(data: bytes, file_name: str = "") -> tuple[Workbook, Metadata]:
-    """The checked, loaded workbook and what its hidden data sheet says."""
+    Only the data sheet and the catalogue's area sheets are unpacked and loaded; the caller
+    closes the workbook.
+    """
     check_package(data, file_name)
+    clean = package.unpack_workbook(data, sheet_names(catalogue))
     try:
         with warnings.catch_warnings():
             # openpyxl warns about extensions it drops (e.g. LibreOffice's); they hold no data.
             warnings.simplefilter("ignore")
             workbook = load_workbook(
-                BytesIO(data), data_only=False, keep_vba=False, keep_links=False, rich_text=False
+                BytesIO(clean),
+                read_only=True,
+                data_only=False,
+                keep_vba=False,
+                keep_links=False,
+                rich_text=False,
             )
     except Exception:
         raise BadFile(
             "the workbook could not be read; open it in Excel or LibreOffice, save it as "
             "'Excel Workbook (.xlsx)' and upload it again"
         ) from None
-    return workbook, _read_metadata(workbook)
+    try:
+        with _reading():
+            return workbook, _read_metadata(workbook)
+    except BadFile:
+        workbook.close()
+        raise
 
 
 def _read_metadata(workbook: Workbook) -> Metadata:
@@ -693,13 +708,13 @@ def _read_metadata(workbook: Workbook) -> Metadata:
             "removed; download the assessment's workbook and enter the answers there"
         )
     ws = workbook[DATA_SHEET]
-    if ws.max_row > MAX_DATA_ROWS:
-        raise BadFile("the workbook's hidden data sheet is damaged; download a fresh workbook")
     settings: dict[str, Any] = {}
     versions: dict[str, int] = {}
     targets: dict[str, tuple[int | None, int]] = {}
     try:
-        for kind, key, value, level in ws.iter_rows(min_row=2, max_col=4, values_only=True):
+        # Rows past the most the data sheet can hold are never parsed.
+        rows = ws.iter_rows(min_row=2, max_row=MAX_DATA_ROWS, max_col=4, values_only=True)
+        for kind, key, value, level in rows:
             if kind == "setting":
                 settings[str(key)] = value
             elif kind == "answer":
@@ -748,12 +763,40 @@ def _normal(value: Any) -> str:
     return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Sheets are parsed as they are read: XML that cannot be parsed refuses the file."""
+    try:
+        yield
+    except BadFile:
+        raise
+    except Exception:
+        raise BadFile(
+            "the workbook could not be read; open it in Excel or LibreOffice, save it as "
+            "'Excel Workbook (.xlsx)' and upload it again"
+        ) from None
+
+
+def _table_cells(ws: Any, last_row: int) -> Iterator[tuple[int, str, Any, str]]:
+    """(row, column, value, data type) of every cell of the table, A1 to I{last_row}.
+
+    The sheet is parsed only that far; rows missing at its end read as empty cells.
+    """
+    rows = ws.iter_rows(min_row=1, max_row=last_row, max_col=len(HEADERS))
+    for number in range(1, last_row + 1):
+        cells = next(rows, ())
+        for index, column in enumerate(HEADERS):
+            cell = cells[index] if index < len(cells) else None
+            yield number, column, getattr(cell, "value", None), getattr(cell, "data_type", "n")
+
+
 def read_contents(workbook: Workbook, catalogue: Catalogue, locale: str) -> Contents:
     """The answer cells of every area sheet, with every protected cell that was changed.
 
     A row whose protected cells (reference, question, descriptors) were changed is marked
     damaged: its answer may no longer mean what the question asks. Formulas in answer cells
-    refuse the whole file: their values would depend on other cells.
+    refuse the whole file: their values would depend on other cells. Only the layout's rows
+    and columns are read; parsing stops after its last row.
     """
     contents = Contents()
     formulas: list[str] = []
@@ -770,43 +813,34 @@ def read_contents(workbook: Workbook, catalogue: Catalogue, locale: str) -> Cont
         rows_by_number = {row.number: row for row in sheet.rows}
         expected = sheet.fixed_cells()
         editable = sheet.editable_cells()
+        last_row = max(rows_by_number, default=1)
+        values: dict[str, Any] = {}
         damaged: set[int] = set()
-        found: set[str] = set()
-        # The stored cells only: walking the used range could mean billions of empty cells.
-        for cell in list(ws._cells.values()):
-            coordinate = cell.coordinate
-            if coordinate in editable:
-                if cell.data_type == "f":
-                    formulas.append(f"{sheet.name}!{coordinate}")
-                continue
-            found.add(coordinate)
-            if _normal(cell.value) != _normal(expected.get(coordinate)):
-                contents.problems.append(
-                    Problem(
-                        f"{sheet.name}!{coordinate}",
-                        "this protected cell was changed"
-                        + ("; the row's answer was not read" if cell.row in rows_by_number else ""),
-                        rows_by_number[cell.row].key if cell.row in rows_by_number else None,
-                    )
-                )
-                damaged.add(cell.row)
-        for coordinate, text in expected.items():
-            if coordinate not in found and _normal(text):
-                number = int(re.sub(r"[A-Z]+", "", coordinate))
+        with _reading():
+            for number, column, value, data_type in _table_cells(ws, last_row):
+                coordinate = f"{column}{number}"
+                if coordinate in editable:
+                    if data_type == "f":
+                        formulas.append(f"{sheet.name}!{coordinate}")
+                    values[coordinate] = value
+                    continue
+                found = _normal(value)
+                if found == _normal(expected.get(coordinate)):
+                    continue
                 row = rows_by_number.get(number)
                 contents.problems.append(
                     Problem(
                         f"{sheet.name}!{coordinate}",
-                        "this protected cell was emptied"
+                        f"this protected cell was {'changed' if found else 'emptied'}"
                         + ("; the row's answer was not read" if row else ""),
                         row.key if row else None,
                     )
                 )
                 damaged.add(number)
         for row in sheet.rows:
-            values = {column: ws[f"{column}{row.number}"].value for column in row.editable}
+            cells = {column: values.get(f"{column}{row.number}") for column in row.editable}
             contents.rows.append(
-                RowValues(sheet.name, sheet.area_id, row, values, row.number in damaged)
+                RowValues(sheet.name, sheet.area_id, row, cells, row.number in damaged)
             )
     if formulas:
         shown = ", ".join(formulas[:10]) + (" and more" if len(formulas) > 10 else "")

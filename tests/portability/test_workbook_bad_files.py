@@ -8,7 +8,7 @@ from io import BytesIO
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from app.portability import service
+from app.portability import package, service
 from app.portability import workbook as wb
 from tests.portability.conftest import (
     download,
@@ -67,11 +67,11 @@ def xml_bomb(data: bytes) -> bytes:
 
 
 def zip_bomb(data: bytes) -> bytes:
-    return rezip(data, add=[("xl/media/filler.bin", b"\0" * (wb.MAX_UNPACKED_BYTES + 1))])
+    return rezip(data, add=[("xl/media/filler.bin", b"\0" * (package.MAX_UNPACKED_BYTES + 1))])
 
 
 def many_parts(data: bytes) -> bytes:
-    return rezip(data, add=[(f"xl/extra/part{i}.txt", b"x") for i in range(wb.MAX_ENTRIES)])
+    return rezip(data, add=[(f"xl/extra/part{i}.txt", b"x") for i in range(package.MAX_ENTRIES)])
 
 
 def plain_workbook(_: bytes) -> bytes:

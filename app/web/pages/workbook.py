@@ -1,9 +1,9 @@
 """Working offline: upload a filled workbook, review what it would change, apply or cancel.
 
 The download itself is the API's (GET /api/v1/assessments/{id}/workbook.xlsx accepts the
-session cookie). The upload is read here from the request stream with the same size limit
-as the API's, then handed to app/portability/service.py, which checks the file, stores a
-preview and saves nothing until the user applies it.
+session cookie). The upload is read from the request stream by the API's own size-limited
+reader (app/portability/uploads.py), then handed to app/portability/service.py, which
+checks the file, stores a preview and saves nothing until the user applies it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.accounts.dependencies import verify_csrf
 from app.accounts.models import User
@@ -26,7 +24,8 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, Invalid
 from app.core.i18n import lazy_gettext as _
 from app.portability import service as portability
-from app.portability.router import MULTIPART_ALLOWANCE
+from app.portability.service import TooLarge
+from app.portability.uploads import read_upload
 from app.web.pages.assessment import applied_counts, overview_page
 from app.web.pages.common import CheckedForm, PageUser, locale_of, redirect, render
 from app.web.pages.questionnaire import describe
@@ -65,58 +64,33 @@ class WorkbookUpload:
     too_large: bool = False
 
 
-def _too_large(token: str | None = None) -> WorkbookUpload:
+def _too_large() -> WorkbookUpload:
     message = _(
         "The file is larger than the %(size)s MB accepted. An assessment workbook is far "
         "smaller: upload the one downloaded from this assessment.",
         size=portability.MAX_UPLOAD_BYTES // (1024 * 1024),
     )
-    return WorkbookUpload(token=token, error=message, status=413, too_large=True)
-
-
-class _TooLargeError(Exception):
-    pass
+    return WorkbookUpload(error=message, status=413, too_large=True)
 
 
 async def read_workbook_upload(request: Request, user: PageUser) -> WorkbookUpload:
-    """The form's token and file, read with a size limit as the body arrives.
+    """The form's token and file, read with the API's size-limited reader as the body arrives.
 
     It depends on the page user, so nobody who is not logged in gets to send a body.
     """
-    limit = portability.MAX_UPLOAD_BYTES
-    ceiling = limit + MULTIPART_ALLOWANCE
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > ceiling:
-        return _too_large()
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return WorkbookUpload()  # not our form: refused for want of its token
-
-    async def limited():
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > ceiling:
-                raise _TooLargeError
-            yield chunk
-
     try:
-        form = await MultiPartParser(request.headers, limited(), max_files=1, max_fields=5).parse()
-    except _TooLargeError:
+        upload = await read_upload(
+            request, limit=portability.MAX_UPLOAD_BYTES, fields=("csrf_token",), raw_body=False
+        )
+    except TooLarge:
         return _too_large()
-    except MultiPartException:
+    except Invalid:
         return WorkbookUpload()  # unreadable, token included: refused as a forged form
-    try:
-        token = form.get("csrf_token")
-        found = WorkbookUpload(token=token if isinstance(token, str) else None)
-        upload = form.get("file")
-        if isinstance(upload, UploadFile) and upload.filename:
-            found.data = await upload.read(limit + 1)
-            found.file_name = upload.filename
-            if len(found.data) > limit:
-                return _too_large(found.token)
-        return found
-    finally:
-        await form.close()
+    # A body that is not our form carries no token, and is refused for the want of it.
+    found = WorkbookUpload(token=upload.fields.get("csrf_token"))
+    if upload.data is not None and upload.file_name:
+        found.data, found.file_name = upload.data, upload.file_name
+    return found
 
 
 WorkbookForm = Annotated[WorkbookUpload, Depends(read_workbook_upload)]
