@@ -218,8 +218,9 @@ class QueryCounter:
         self.engine = engine
         self.count = 0
 
-    def _seen(self, *_args) -> None:
-        self.count += 1
+    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
+        if not statement.startswith("BEGIN"):  # SQLite's explicit transaction start
+            self.count += 1
 
     def __enter__(self) -> QueryCounter:
         self.count = 0

@@ -175,6 +175,7 @@ def update_item(
     for field, value in changes.items():
         setattr(item, field, value)
     item.edited_by_user = True
+    item.version += 1  # the UPDATE still requires the version read above
     item.updated_at = utcnow()
     session.flush()
     audit.record(

@@ -164,8 +164,9 @@ class Target(Base):
     capability_id: Mapped[str] = mapped_column(String(60))
     level: Mapped[int] = mapped_column(SmallInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # Every UPDATE checks and raises the version: two overlapping edits never both land.
-    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
+    # Every UPDATE checks the version it read (WHERE version = :read), so two overlapping
+    # edits never both land; the service raises it for each change (and imports keep theirs).
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version, "version_id_generator": False}
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -217,7 +218,8 @@ class ActionItem(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     edited_by_user: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # Every UPDATE checks and raises the version: two overlapping edits never both land.
-    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
+    # Every UPDATE checks the version it read (WHERE version = :read), so two overlapping
+    # edits never both land; the service raises it for each change (and imports keep theirs).
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

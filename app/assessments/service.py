@@ -489,6 +489,7 @@ def set_target(
             ) from None
     elif target.level != level:
         target.level, target.set_by_id, target.set_at = level, user.id, utcnow()
+        target.version += 1
     session.flush()
     _touch(session, assessment)
     return target

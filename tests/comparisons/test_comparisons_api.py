@@ -24,6 +24,7 @@ from app.core import migrate
 from app.countries.models import Country
 from app.countries.service import INCOME_GROUPS
 from benchmarks.comparisons import Seed, api_token, build_app, seed
+from tests.conftest import seed_demo_countries
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 CYCLE = "2031"
@@ -79,6 +80,7 @@ class Membership:
 def world(request, make_database):
     database = make_database(request.param)
     migrate.upgrade(database.url)
+    seed_demo_countries(database.url)
     with TestClient(build_app(database.url)) as client:
         found = Membership(client)
         capabilities = [c.id for c in client.app.state.catalogue.catalogue.capabilities()]

@@ -20,6 +20,7 @@ from benchmarks.comparisons import (
     real_country_codes,
     seed,
 )
+from tests.conftest import seed_demo_countries
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 CYCLES = ("2040", "2041")
@@ -29,6 +30,7 @@ CYCLES = ("2040", "2041")
 def client(request, make_database):
     database = make_database(request.param)
     migrate.upgrade(database.url)
+    seed_demo_countries(database.url)
     with TestClient(build_app(database.url)) as client:
         yield client
 

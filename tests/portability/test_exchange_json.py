@@ -15,6 +15,7 @@ from app.core import migrate
 from app.core.config import Settings
 from app.main import create_app
 from tests.api_world import make_world
+from tests.conftest import seed_demo_countries
 from tests.portability.conftest import download, put_answer, row_of, to_bytes, upload
 
 A = "leadership.national-strategy"
@@ -103,6 +104,7 @@ def other_installation(database, make_database):
     """A second installation: a fresh database of the same backend, its own users."""
     fresh = make_database(database.backend)
     migrate.upgrade(fresh.url)
+    seed_demo_countries(fresh.url)
     application = create_app(Settings(database_url=fresh.url))
     with TestClient(application) as client:
         yield make_world(client)

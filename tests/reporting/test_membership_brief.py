@@ -27,6 +27,7 @@ from app.countries.models import Country
 from app.main import create_app
 from app.reporting.render import RenderStats, ReportCache, ReportRenderer
 from benchmarks.comparisons import Seed, api_token, seed
+from tests.conftest import seed_demo_countries
 from tests.reporting.report_helpers import read_pdf, squash
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -87,6 +88,7 @@ def wired(url: str):
 def world(request, make_database, tmp_path_factory):
     database = make_database(request.param)
     migrate.upgrade(database.url)
+    seed_demo_countries(database.url)
     application = wired(database.url)
     renderer = ReportRenderer(
         cache_dir=tmp_path_factory.mktemp("brief-cache"), workers=1, timeout=300

@@ -23,6 +23,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.reporting.render import RenderStats, ReportCache, ReportRenderer
 from benchmarks.comparisons import Seed, api_token, seed
+from tests.conftest import seed_demo_countries
 from tests.reporting.report_helpers import outline_titles, page_with, read_pdf, squash
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -77,6 +78,7 @@ class World:
 def world(request, make_database, tmp_path_factory):
     database = make_database(request.param)
     migrate.upgrade(database.url)
+    seed_demo_countries(database.url)
     application = create_app(Settings(database_url=database.url))
     renderer = ReportRenderer(
         cache_dir=tmp_path_factory.mktemp("position-cache"), workers=1, timeout=300

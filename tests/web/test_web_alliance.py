@@ -27,6 +27,7 @@ from app.core.config import Settings
 from app.countries.models import Country
 from app.main import create_app
 from benchmarks.comparisons import Seed, seed
+from tests.conftest import seed_demo_countries
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 PASSWORD = "a long enough password"
@@ -134,6 +135,7 @@ def main_of(page: str) -> str:
 def world(request, make_database):
     database = make_database(request.param)
     migrate.upgrade(database.url)
+    seed_demo_countries(database.url)
     application = create_app(Settings(database_url=database.url, demo_mode=False))
     with TestClient(application):
         found = World(application)
