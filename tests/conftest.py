@@ -12,14 +12,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from app.core import migrate
+from app.core import migrate, security
 from app.core.db import make_engine
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+# Still Argon2, at its smallest cost: a test hashes in microseconds instead of ~100 ms, while
+# the application (and every process the tests start) keeps the library's strong default.
+CHEAP_ARGON2 = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1),))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    security.use_password_hasher(CHEAP_ARGON2)
 
 
 class TestDatabase:
