@@ -117,8 +117,20 @@ def app_client(database: TestDatabase) -> Iterator:
         yield client
 
 
+@pytest.fixture(scope="session")
+def api_people(app_client):
+    """The API world's users and tokens, created once per backend and shared by every test.
+
+    A test that changes a user (role, password, disabling) makes a user of its own instead.
+    """
+    from tests.api_world import make_people
+
+    return make_people(app_client)
+
+
 @pytest.fixture
-def world(app_client):
+def world(app_client, api_people):
+    """The shared people, with a tag unique to this test for the names of what it creates."""
     from tests.api_world import make_world
 
-    return make_world(app_client)
+    return make_world(app_client, api_people)

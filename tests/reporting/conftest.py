@@ -30,7 +30,10 @@ def renderer(report_renderer, tmp_path):
     return report_renderer
 
 
-@pytest.fixture(scope="module")
-def worked(app_client) -> Worked:
-    """A worked assessment shared by a module's tests (which must not change it)."""
-    return make_worked(app_client)
+@pytest.fixture(scope="session")
+def worked(app_client, api_people) -> Worked:
+    """A worked assessment built once per backend, shared by tests that must not change it.
+
+    A module whose tests change their assessment overrides this with a module-scoped one.
+    """
+    return make_worked(app_client, people=api_people)

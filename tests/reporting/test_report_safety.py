@@ -50,9 +50,11 @@ def hostile(port: int) -> str:
     )
 
 
-def test_hostile_evidence_is_shown_as_text_and_fetches_nothing(app_client, renderer, listener):
+def test_hostile_evidence_is_shown_as_text_and_fetches_nothing(
+    app_client, api_people, renderer, listener
+):
     port, received = listener
-    worked = make_worked(app_client, plan=False)
+    worked = make_worked(app_client, plan=False, people=api_people)
     catalogue = app_client.app.state.catalogue.catalogue
     answers = worked.world.get("coordinator", f"{worked.base}/answers").json()
     for capability in catalogue.capabilities()[:2]:
