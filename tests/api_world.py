@@ -59,9 +59,9 @@ PEOPLE = {
 }
 
 
-def make_people(client: TestClient) -> People:
-    """New users (unique e-mails) with API tokens, committed through the app's database."""
-    tag = uuid.uuid4().hex[:8]
+def make_people(client: TestClient, tag: str | None = None) -> People:
+    """New users, named and addressed by tag, with API tokens, committed to the app's database."""
+    tag = tag or uuid.uuid4().hex[:8]
     tokens: dict[str, str] = {}
     ids: dict[str, int] = {}
     with client.app.state.sessionmaker.begin() as session:
@@ -81,8 +81,10 @@ def make_people(client: TestClient) -> People:
 
 
 def make_world(client: TestClient, people: People | None = None) -> World:
-    """A world with a tag of its own, of the given people (new ones when none are given)."""
-    people = people or make_people(client)
-    return World(
-        client=client, tokens=dict(people.tokens), ids=dict(people.ids), tag=uuid.uuid4().hex[:8]
-    )
+    """A world with a tag of its own, of the given people.
+
+    Without people, new ones are made whose names carry the world's tag ("Coordinator <tag>").
+    """
+    tag = uuid.uuid4().hex[:8]
+    people = people or make_people(client, tag)
+    return World(client=client, tokens=dict(people.tokens), ids=dict(people.ids), tag=tag)
