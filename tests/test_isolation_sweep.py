@@ -21,33 +21,39 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 EXAMPLES: dict[tuple[str, str], Any] = {}
 
 
-def example_of(schema: dict, components: dict) -> Any:
-    """A small instance that satisfies schema: every property filled, every bound respected."""
+def example_of(schema: dict, components: dict, known: dict[str, Any] | None = None) -> Any:
+    """A small instance that satisfies schema: every property filled, every bound respected.
+
+    Properties named in known take its value (real ids), so that the body would be accepted
+    were the access check missing, and the sweep would see it.
+    """
+    known = known or {}
     if "$ref" in schema:
-        return example_of(components[schema["$ref"].rsplit("/", 1)[-1]], components)
+        return example_of(components[schema["$ref"].rsplit("/", 1)[-1]], components, known)
     for key in ("anyOf", "oneOf"):
         if key in schema:
             options = [s for s in schema[key] if s.get("type") != "null"]
-            return example_of(options[0], components)
+            return example_of(options[0], components, known)
     if "allOf" in schema:
         merged: dict = {}
         for part in schema["allOf"]:
             merged |= part
-        return example_of(merged, components)
+        return example_of(merged, components, known)
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type")
     if kind == "object":
         found = {
-            name: example_of(prop, components)
+            name: known[name] if name in known else example_of(prop, components, known)
             for name, prop in schema.get("properties", {}).items()
         }
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict) and len(found) < schema.get("minProperties", 0):
-            found["example"] = example_of(extra, components)
+            found["example"] = example_of(extra, components, known)
         return found
     if kind == "array":
-        return [example_of(schema["items"], components) for _ in range(schema.get("minItems", 0))]
+        count = schema.get("minItems", 0)
+        return [example_of(schema["items"], components, known) for _ in range(count)]
     if kind in ("integer", "number"):
         return max(1, int(schema.get("minimum", 1)))
     if kind == "boolean":
@@ -68,7 +74,7 @@ def _fill(template: str, assessment_id: int, values: dict[str, Any]) -> str:
 
 
 def _request_body(
-    method: str, template: str, operation: dict, components: dict, workbook: bytes
+    method: str, template: str, operation: dict, components: dict, known: dict, workbook: bytes
 ) -> dict:
     """The keyword arguments that send a valid body for this operation (none if it takes none)."""
     if (method, template) in EXAMPLES:
@@ -78,7 +84,7 @@ def _request_body(
         return {}
     content = body["content"]
     if "application/json" in content:
-        return {"json": example_of(content["application/json"]["schema"], components)}
+        return {"json": example_of(content["application/json"]["schema"], components, known)}
     if "multipart/form-data" in content:
         return {"files": {"file": ("answers.xlsx", workbook, XLSX)}}
     raise AssertionError(f"no valid body for {method} {template}: add one to EXAMPLES")
@@ -142,6 +148,8 @@ def test_no_route_reveals_or_changes_another_countrys_assessment(world, app_clie
         ),
     }
     before = _everything(world, created["id"])
+    # Real values for the body fields that name something: capability, indicator, area, user.
+    known = {**SAMPLE, "indicator_id": indicator_id, "user_id": world.ids["contributor2"]}
 
     spec = app_client.app.openapi()
     components = spec["components"]["schemas"]
@@ -150,7 +158,8 @@ def test_no_route_reveals_or_changes_another_countrys_assessment(world, app_clie
     tried = bodies = 0
     for template, operations in paths.items():
         for method in sorted(operations):
-            body = _request_body(method.upper(), template, operations[method], components, workbook)
+            operation = operations[method]
+            body = _request_body(method.upper(), template, operation, components, known, workbook)
             real = _fill(template, created["id"], values)
             missing = _fill(template, MISSING_ID, values)
             headers = world.headers("other_coordinator")
