@@ -75,13 +75,18 @@ def member_seeds(client: TestClient, members: Members = MEMBERS, cycle: str = CY
 def membership_client(
     make_migrated_database, backend: str, *, renderer=None, demo_mode: bool = False
 ) -> Iterator[TestClient]:
-    """The started application on a database of its own, with a report renderer if given."""
+    """The started application on a database of its own, with a report renderer if given.
+
+    The renderer is lent: it is taken back before the application stops, which would close it.
+    """
     database = make_migrated_database(backend)
     application = create_app(Settings(database_url=database.url, demo_mode=demo_mode))
-    if renderer is not None:
-        application.state.report_renderer = renderer
+    application.state.report_renderer = renderer
     with TestClient(application) as client:
-        yield client
+        try:
+            yield client
+        finally:
+            application.state.report_renderer = None
 
 
 def tokens(session: Session, people: People) -> dict[str, str]:

@@ -57,12 +57,11 @@ class World:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request, make_migrated_database, tmp_path_factory):
-    renderer = ReportRenderer(
-        cache_dir=tmp_path_factory.mktemp("brief-cache"), workers=1, timeout=300
-    )
-    with membership_client(make_migrated_database, request.param, renderer=renderer) as client:
-        found = World(client, renderer)
+def world(request, make_migrated_database, shared_renderer):
+    with membership_client(
+        make_migrated_database, request.param, renderer=shared_renderer
+    ) as client:
+        found = World(client, shared_renderer)
         # an earlier cycle with two countries counted: nothing can be published for it
         seeds = [
             *member_seeds(client),
@@ -84,7 +83,6 @@ def world(request, make_migrated_database, tmp_path_factory):
             )
             found.emails = users(session, {"secretariat": ("secretariat", None)}, PASSWORD)
         yield found
-    renderer.close()
 
 
 @pytest.fixture

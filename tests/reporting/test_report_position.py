@@ -53,12 +53,11 @@ class World:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request, make_migrated_database, tmp_path_factory):
-    renderer = ReportRenderer(
-        cache_dir=tmp_path_factory.mktemp("position-cache"), workers=1, timeout=300
-    )
-    with membership_client(make_migrated_database, request.param, renderer=renderer) as client:
-        found = World(client, renderer)
+def world(request, make_migrated_database, shared_renderer):
+    with membership_client(
+        make_migrated_database, request.param, renderer=shared_renderer
+    ) as client:
+        found = World(client, shared_renderer)
         seeds = [
             *member_seeds(client, POSITION_MEMBERS),
             Seed("FRA", SMALL_CYCLE, levels=1),
@@ -81,7 +80,6 @@ def world(request, make_migrated_database, tmp_path_factory):
                 },
             )
         yield found
-    renderer.close()
 
 
 @pytest.fixture

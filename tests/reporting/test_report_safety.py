@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from app.reporting.fetcher import ReportAssetFetcher
 from app.reporting.pool import render_pdf
 from app.reporting.render import REPORTS_DIR
 from tests.reporting.report_helpers import make_worked, outline_titles, read_pdf, squash
@@ -147,6 +146,9 @@ def test_the_fetcher_refuses_whatever_is_not_a_report_asset(listener):
 
 
 def test_asset_paths_stay_inside_the_root(tmp_path: Path):
+    # Imported here: the fetcher brings in WeasyPrint, seconds of start-up for every run.
+    from app.reporting.fetcher import ReportAssetFetcher
+
     root = tmp_path / "reports"
     (root / "img").mkdir(parents=True)
     (root / "report.css").write_text("p {}")
