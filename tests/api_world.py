@@ -1,4 +1,8 @@
-"""A small world of users and tokens across two demo countries, for API tests."""
+"""A small world of users and tokens across two demo countries, for API tests.
+
+The people are created once per test database (api_people); each test gets a World of its own
+with a fresh tag, so the names it gives what it creates (cycles, e-mails) never collide.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,14 @@ from fastapi.testclient import TestClient
 from app.accounts import service as accounts
 
 PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class People:
+    """The world's users: an API token and a user id for each role below."""
+
+    tokens: dict[str, str]
+    ids: dict[str, int]
 
 
 @dataclass
@@ -47,10 +59,11 @@ PEOPLE = {
 }
 
 
-def make_world(client: TestClient) -> World:
-    """Fresh users (unique e-mails) with API tokens, committed through the app's database."""
-    tag = uuid.uuid4().hex[:8]
-    world = World(client=client, tag=tag)
+def make_people(client: TestClient, tag: str | None = None) -> People:
+    """New users, named and addressed by tag, with API tokens, committed to the app's database."""
+    tag = tag or uuid.uuid4().hex[:8]
+    tokens: dict[str, str] = {}
+    ids: dict[str, int] = {}
     with client.app.state.sessionmaker.begin() as session:
         for who, (role, country) in PEOPLE.items():
             user = accounts.create_user(
@@ -62,6 +75,16 @@ def make_world(client: TestClient) -> World:
                 password=PASSWORD,
             )
             token, _ = accounts.issue_api_token(session, user=user, name="tests")
-            world.tokens[who] = token
-            world.ids[who] = user.id
-    return world
+            tokens[who] = token
+            ids[who] = user.id
+    return People(tokens, ids)
+
+
+def make_world(client: TestClient, people: People | None = None) -> World:
+    """A world with a tag of its own, of the given people.
+
+    Without people, new ones are made whose names carry the world's tag ("Coordinator <tag>").
+    """
+    tag = uuid.uuid4().hex[:8]
+    people = people or make_people(client, tag)
+    return World(client=client, tokens=dict(people.tokens), ids=dict(people.ids), tag=tag)

@@ -7,11 +7,19 @@ import secrets
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-_passwords = PasswordHash((Argon2Hasher(),))
-# Verifying against this keeps the time of a log-in for an unknown user like a real one.
-_DUMMY_HASH = _passwords.hash("not-a-real-password")
-
 MIN_PASSWORD_LENGTH = 10
+
+# Argon2 with the library's recommended cost (64 MiB, 3 passes, 4 lanes). Building the hasher
+# hashes nothing; the first hash is computed when a password is set or checked.
+_passwords = PasswordHash((Argon2Hasher(),))
+_unknown_user_hash: str | None = None
+
+
+def use_password_hasher(hasher: PasswordHash) -> None:
+    """Hash and verify passwords with hasher from now on (the test suite's cheap Argon2)."""
+    global _passwords, _unknown_user_hash
+    _passwords = hasher
+    _unknown_user_hash = None
 
 
 def hash_password(password: str) -> str:
@@ -20,9 +28,18 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     if not password_hash:
-        _passwords.verify(password, _DUMMY_HASH)
+        # Verifying against a stand-in keeps a log-in for an unknown user as slow as a real one.
+        _passwords.verify(password, _stand_in_hash())
         return False
     return _passwords.verify(password, password_hash)
+
+
+def _stand_in_hash() -> str:
+    """A hash of no one's password, made on first use rather than at import."""
+    global _unknown_user_hash
+    if _unknown_user_hash is None:
+        _unknown_user_hash = _passwords.hash(secrets.token_urlsafe(16))
+    return _unknown_user_hash
 
 
 def new_token(prefix: str = "") -> str:

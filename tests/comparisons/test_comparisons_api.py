@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass, field
 
 import openpyxl
@@ -20,42 +19,15 @@ from sqlalchemy import insert, select, update
 from app.assessments.models import Assessment
 from app.audit.models import AuditEvent
 from app.comparisons.models import PeerConsent
-from app.core import migrate
 from app.countries.models import Country
 from app.countries.service import INCOME_GROUPS
-from benchmarks.comparisons import Seed, api_token, build_app, seed
-from tests.conftest import seed_demo_countries
+from benchmarks.comparisons import Seed, seed
+from tests.membership import BACKENDS, CYCLE, MEMBERS, member_seeds, membership_client, tokens
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-CYCLE = "2031"
 PREVIOUS = "2030"
 ECA = "Europe and Central Asia"
 LAC = "Latin America and the Caribbean"
 SSA = "Sub-Saharan Africa"
-
-# code: (every capability's level, legislation's level, status, sharing choice)
-MEMBERS = {
-    # Europe and Central Asia, all high income: 6 countries counted
-    "FRA": (3, 0, "validated", True),
-    "DEU": (2, 1, "submitted", True),
-    "ITA": (1, 2, "validated", True),
-    "ESP": (4, 2, "validated", True),
-    "PRT": (0, 3, "validated", True),
-    "NLD": (2, 4, "validated", True),
-    # Latin America: 5 counted (Chile high income, the others upper-middle)
-    "BRA": (2, 1, "validated", True),
-    "ARG": (3, 1, "validated", True),
-    "CHL": (1, 4, "validated", True),
-    "COL": (2, 3, "validated", True),
-    "MEX": (4, 0, "validated", True),
-    # Sub-Saharan Africa, lower-middle income: 2 counted
-    "KEN": (1, 2, "submitted", True),
-    "NGA": (0, 3, "validated", True),
-    # members that must not count: opted out, draft, no choice made
-    "GHA": (4, 4, "validated", False),
-    "PER": (4, 4, "draft", True),
-    "JPN": (4, 4, "validated", None),
-}
 
 
 @dataclass
@@ -77,25 +49,10 @@ class Membership:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request, make_database):
-    database = make_database(request.param)
-    migrate.upgrade(database.url)
-    seed_demo_countries(database.url)
-    with TestClient(build_app(database.url)) as client:
+def world(request, make_migrated_database):
+    with membership_client(make_migrated_database, request.param) as client:
         found = Membership(client)
-        capabilities = [c.id for c in client.app.state.catalogue.catalogue.capabilities()]
-        seeds = [
-            Seed(
-                code,
-                CYCLE,
-                status=status,
-                levels={c: base for c in capabilities} | {"legislation": legislation},
-                answered=0.5 if status == "draft" else 1.0,
-                include_in_aggregates=choice,
-                days_ago=index,
-            )
-            for index, (code, (base, legislation, status, choice)) in enumerate(MEMBERS.items())
-        ]
+        seeds = member_seeds(client)
         seeds += [
             Seed("FRA", PREVIOUS, levels=1, days_ago=400),
             Seed("DEU", PREVIOUS, levels=3, days_ago=400),
@@ -108,23 +65,24 @@ def world(request, make_database):
             session.execute(update(Country).where(Country.code == "USA").values(is_member=False))
             # a member with nothing yet, for the sharing settings tests
             session.execute(update(Country).where(Country.code == "AUS").values(is_member=True))
-            people = {
-                "secretariat": ("secretariat", None),
-                "admin": ("admin", None),
-                "fra": ("coordinator", "FRA"),
-                "fra_viewer": ("viewer", "FRA"),
-                "deu": ("coordinator", "DEU"),
-                "ita": ("coordinator", "ITA"),
-                "esp": ("coordinator", "ESP"),
-                "ken": ("coordinator", "KEN"),
-                "ken_contributor": ("contributor", "KEN"),
-                "usa": ("coordinator", "USA"),
-                "aus": ("coordinator", "AUS"),
-                "aus_viewer": ("viewer", "AUS"),
-                "aus_contributor": ("contributor", "AUS"),
-            }
-            for who, (role, country) in people.items():
-                found.tokens[who] = api_token(session, role, country)
+            found.tokens = tokens(
+                session,
+                {
+                    "secretariat": ("secretariat", None),
+                    "admin": ("admin", None),
+                    "fra": ("coordinator", "FRA"),
+                    "fra_viewer": ("viewer", "FRA"),
+                    "deu": ("coordinator", "DEU"),
+                    "ita": ("coordinator", "ITA"),
+                    "esp": ("coordinator", "ESP"),
+                    "ken": ("coordinator", "KEN"),
+                    "ken_contributor": ("contributor", "KEN"),
+                    "usa": ("coordinator", "USA"),
+                    "aus": ("coordinator", "AUS"),
+                    "aus_viewer": ("viewer", "AUS"),
+                    "aus_contributor": ("contributor", "AUS"),
+                },
+            )
             # USA and FRA consent to each other, as rows: FRA still may not see a non-member
             usa, fra = (
                 session.scalar(select(Country.id).where(Country.code == code))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
@@ -10,28 +9,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from app.comparisons.models import PeerConsent
-from app.core import migrate
 from app.countries.models import Country
 from benchmarks.comparisons import (
     QueryCounter,
     api_token,
-    build_app,
     membership,
     real_country_codes,
     seed,
 )
-from tests.conftest import seed_demo_countries
+from tests.membership import BACKENDS, membership_client
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 CYCLES = ("2040", "2041")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def client(request, make_database):
-    database = make_database(request.param)
-    migrate.upgrade(database.url)
-    seed_demo_countries(database.url)
-    with TestClient(build_app(database.url)) as client:
+def client(request, make_migrated_database):
+    with membership_client(make_migrated_database, request.param) as client:
         yield client
 
 

@@ -16,7 +16,6 @@ from app.accounts import service as accounts
 from app.assessments import service as assessments
 from app.assessments.models import Answer
 from app.assessments.schemas import AnswerInput, AssessmentCreate
-from app.core import migrate
 from app.core.config import Settings
 from app.main import create_app
 
@@ -35,22 +34,19 @@ CAPABILITY = "/areas/policy/capabilities/leadership"
 SHOTS = Path("/tmp")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(make_database):
+def server(make_migrated_database):
     """A real uvicorn server on a fresh, migrated SQLite database."""
-    database = make_database("sqlite")
-    migrate.upgrade(database.url)
+    database = make_migrated_database("sqlite")
     application = create_app(Settings(database_url=database.url, demo_mode=True))
-    port = _free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
+    # The socket is bound here, on a port the system picks, and handed to the server: no
+    # other process (a parallel test worker) can take the port between choosing and binding.
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    config = uvicorn.Config(application, log_level="warning")
     instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
+    thread = threading.Thread(target=instance.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not instance.started:
@@ -59,6 +55,7 @@ def server(make_database):
     yield {"url": f"http://127.0.0.1:{port}", "app": application}
     instance.should_exit = True
     thread.join(timeout=10)
+    listening.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,22 @@ from tests.reporting.report_helpers import Worked, make_worked
 
 
 @pytest.fixture(scope="session")
-def report_renderer(app_client, tmp_path_factory):
-    """One renderer (and worker process) per backend, shared by the report tests."""
+def shared_renderer(tmp_path_factory):
+    """One renderer, and so one worker process, for every application of the session."""
     renderer = ReportRenderer(
         cache_dir=tmp_path_factory.mktemp("report-cache"), workers=1, timeout=300
     )
-    previous = getattr(app_client.app.state, "report_renderer", None)
-    app_client.app.state.report_renderer = renderer
     yield renderer
-    app_client.app.state.report_renderer = previous
     renderer.close()
+
+
+@pytest.fixture(scope="session")
+def report_renderer(app_client, shared_renderer):
+    """The shared renderer, serving the reports of the test database's application."""
+    previous = getattr(app_client.app.state, "report_renderer", None)
+    app_client.app.state.report_renderer = shared_renderer
+    yield shared_renderer
+    app_client.app.state.report_renderer = previous
 
 
 @pytest.fixture
@@ -30,7 +36,10 @@ def renderer(report_renderer, tmp_path):
     return report_renderer
 
 
-@pytest.fixture(scope="module")
-def worked(app_client) -> Worked:
-    """A worked assessment shared by a module's tests (which must not change it)."""
-    return make_worked(app_client)
+@pytest.fixture(scope="session")
+def worked(app_client, api_people) -> Worked:
+    """A worked assessment built once per backend, shared by tests that must not change it.
+
+    A module whose tests change their assessment overrides this with a module-scoped one.
+    """
+    return make_worked(app_client, people=api_people)

@@ -13,7 +13,7 @@ from app.accounts import service as accounts
 from app.assessments import service as assessment_service
 from app.assessments.schemas import SignOff
 from app.reporting import sample
-from tests.api_world import World, make_world
+from tests.api_world import People, World, make_world
 
 
 @dataclass
@@ -29,9 +29,9 @@ class Worked:
         return f"/api/v1/assessments/{self.assessment_id}"
 
 
-def make_worked(app_client, *, plan: bool = True) -> Worked:
+def make_worked(app_client, *, plan: bool = True, people: People | None = None) -> Worked:
     """Two cycles of XAA: the first validated, the second fully answered with targets."""
-    world = make_world(app_client)
+    world = make_world(app_client, people)
     catalogue = app_client.app.state.catalogue.catalogue
     cycles = (f"A{world.tag}", f"B{world.tag}")
     ids = []

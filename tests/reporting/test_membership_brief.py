@@ -8,9 +8,7 @@ enough to publish, Latin America withheld to protect Sub-Saharan Africa, which i
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,45 +19,24 @@ from sqlalchemy import select, update
 from app.accounts import service as accounts
 from app.assessments.models import Answer
 from app.audit.models import AuditEvent
-from app.core import migrate
-from app.core.config import Settings
 from app.countries.models import Country
-from app.main import create_app
 from app.reporting.render import RenderStats, ReportCache, ReportRenderer
-from benchmarks.comparisons import Seed, api_token, seed
-from tests.conftest import seed_demo_countries
+from benchmarks.comparisons import Seed, seed
+from tests.membership import (
+    BACKENDS,
+    CYCLE,
+    MEMBERS,
+    member_seeds,
+    membership_client,
+    tokens,
+    users,
+)
 from tests.reporting.report_helpers import read_pdf, squash
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-CYCLE = "2031"
 SMALL_CYCLE = "2030"
 BRIEF = "/api/v1/alliance/membership-brief.pdf"
 PASSWORD = "a long enough password"
 WITHHELD = "Not published: fewer than 5 countries"
-
-# code: (every capability's level, legislation's level, status, sharing choice)
-MEMBERS = {
-    # Europe and Central Asia, all high income: 6 counted
-    "FRA": (3, 0, "validated", True),
-    "DEU": (2, 1, "submitted", True),
-    "ITA": (1, 2, "validated", True),
-    "ESP": (4, 2, "validated", True),
-    "PRT": (0, 3, "validated", True),
-    "NLD": (2, 4, "validated", True),
-    # Latin America: 5 counted, withheld all the same to protect Sub-Saharan Africa
-    "BRA": (2, 1, "validated", True),
-    "ARG": (3, 1, "validated", True),
-    "CHL": (1, 4, "validated", True),
-    "COL": (2, 3, "validated", True),
-    "MEX": (4, 0, "validated", True),
-    # Sub-Saharan Africa: 2 counted, too few
-    "KEN": (1, 2, "submitted", True),
-    "NGA": (0, 3, "validated", True),
-    # never counted: opted out, a draft, no choice made
-    "GHA": (4, 4, "validated", False),
-    "PER": (4, 4, "draft", True),
-    "JPN": (4, 4, "validated", None),
-}
 
 
 @dataclass
@@ -79,60 +56,33 @@ class World:
             return list(session.scalars(query.order_by(AuditEvent.id)))
 
 
-def wired(url: str):
-    """The real application on url."""
-    return create_app(Settings(database_url=url))
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request, make_database, tmp_path_factory):
-    database = make_database(request.param)
-    migrate.upgrade(database.url)
-    seed_demo_countries(database.url)
-    application = wired(database.url)
-    renderer = ReportRenderer(
-        cache_dir=tmp_path_factory.mktemp("brief-cache"), workers=1, timeout=300
-    )
-    application.state.report_renderer = renderer
-    with TestClient(application) as client:
-        found = World(client, renderer)
-        capabilities = [c.id for c in application.state.catalogue.catalogue.capabilities()]
-        seeds = [
-            Seed(
-                code,
-                CYCLE,
-                status=status,
-                levels={c: base for c in capabilities} | {"legislation": legislation},
-                answered=0.5 if status == "draft" else 1.0,
-                include_in_aggregates=choice,
-                days_ago=index,
-            )
-            for index, (code, (base, legislation, status, choice)) in enumerate(MEMBERS.items())
-        ]
+def world(request, make_migrated_database, shared_renderer):
+    with membership_client(
+        make_migrated_database, request.param, renderer=shared_renderer
+    ) as client:
+        found = World(client, shared_renderer)
         # an earlier cycle with two countries counted: nothing can be published for it
-        seeds += [Seed("FRA", SMALL_CYCLE, levels=1), Seed("DEU", SMALL_CYCLE, levels=3)]
-        with application.state.sessionmaker.begin() as session:
+        seeds = [
+            *member_seeds(client),
+            Seed("FRA", SMALL_CYCLE, levels=1),
+            Seed("DEU", SMALL_CYCLE, levels=3),
+        ]
+        with client.app.state.sessionmaker.begin() as session:
             found.ids = seed(session, seeds)
-            for who, role, country in (
-                ("secretariat", "secretariat", None),
-                ("admin", "admin", None),
-                ("fra", "coordinator", "FRA"),
-                ("fra_viewer", "viewer", "FRA"),
-                ("ken", "coordinator", "KEN"),
-                ("gha", "coordinator", "GHA"),
-            ):
-                found.tokens[who] = api_token(session, role, country)
-            email = f"secretariat-{uuid.uuid4().hex[:6]}@example.org"
-            accounts.create_user(
+            found.tokens = tokens(
                 session,
-                email=email,
-                full_name="Secretariat Person",
-                role="secretariat",
-                password=PASSWORD,
+                {
+                    "secretariat": ("secretariat", None),
+                    "admin": ("admin", None),
+                    "fra": ("coordinator", "FRA"),
+                    "fra_viewer": ("viewer", "FRA"),
+                    "ken": ("coordinator", "KEN"),
+                    "gha": ("coordinator", "GHA"),
+                },
             )
-            found.emails["secretariat"] = email
+            found.emails = users(session, {"secretariat": ("secretariat", None)}, PASSWORD)
         yield found
-    renderer.close()
 
 
 @pytest.fixture

@@ -10,7 +10,13 @@ import pytest
 
 from app.reporting.pool import RenderPool, RenderTimeout
 from app.reporting.render import REPORTS_DIR
-from tests.reporting.report_helpers import read_pdf, squash
+from tests.reporting.report_helpers import Worked, make_worked, read_pdf, squash
+
+
+@pytest.fixture(scope="module")
+def worked(app_client, api_people) -> Worked:
+    """This module's own worked assessment: its tests change answers and the plan."""
+    return make_worked(app_client, people=api_people)
 
 
 def audit_actions(worked, action: str) -> list[dict]:

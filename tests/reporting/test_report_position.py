@@ -8,7 +8,6 @@ small, and an earlier cycle has too few countries for anything to be published.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import pytest
@@ -18,37 +17,16 @@ from sqlalchemy import select, update
 
 from app.assessments.models import Assessment
 from app.audit.models import AuditEvent
-from app.core import migrate
-from app.core.config import Settings
-from app.main import create_app
 from app.reporting.render import RenderStats, ReportCache, ReportRenderer
-from benchmarks.comparisons import Seed, api_token, seed
-from tests.conftest import seed_demo_countries
+from benchmarks.comparisons import Seed, seed
+from tests.membership import BACKENDS, CYCLE, MEMBERS, member_seeds, membership_client, tokens
 from tests.reporting.report_helpers import outline_titles, page_with, read_pdf, squash
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-CYCLE = "2031"
 SMALL_CYCLE = "2030"
 SECTION = "Your position among members"
 WITHHELD = "Not published: fewer than 5 countries"
-
-# code: (every capability's level, legislation's level, status, sharing choice)
-MEMBERS = {
-    "FRA": (3, 0, "validated", True),
-    "DEU": (2, 1, "submitted", True),
-    "ITA": (1, 2, "validated", True),
-    "ESP": (4, 2, "validated", True),
-    "PRT": (0, 3, "validated", True),
-    "NLD": (2, 4, "validated", True),
-    "BRA": (2, 1, "validated", True),
-    "ARG": (3, 1, "validated", True),
-    "CHL": (1, 4, "validated", True),
-    "COL": (2, 3, "validated", True),
-    "MEX": (4, 0, "validated", True),
-    "KEN": (1, 2, "submitted", True),
-    "NGA": (0, 3, "validated", True),
-    "GHA": (4, 4, "validated", False),
-}
+# The standard membership but for its members that are never counted.
+POSITION_MEMBERS = {code: row for code, row in MEMBERS.items() if code not in ("PER", "JPN")}
 
 
 @dataclass
@@ -75,31 +53,17 @@ class World:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request, make_database, tmp_path_factory):
-    database = make_database(request.param)
-    migrate.upgrade(database.url)
-    seed_demo_countries(database.url)
-    application = create_app(Settings(database_url=database.url))
-    renderer = ReportRenderer(
-        cache_dir=tmp_path_factory.mktemp("position-cache"), workers=1, timeout=300
-    )
-    application.state.report_renderer = renderer
-    with TestClient(application) as client:
-        found = World(client, renderer)
-        capabilities = [c.id for c in application.state.catalogue.catalogue.capabilities()]
+def world(request, make_migrated_database, shared_renderer):
+    with membership_client(
+        make_migrated_database, request.param, renderer=shared_renderer
+    ) as client:
+        found = World(client, shared_renderer)
         seeds = [
-            Seed(
-                code,
-                CYCLE,
-                status=status,
-                levels={c: base for c in capabilities} | {"legislation": legislation},
-                include_in_aggregates=choice,
-                days_ago=index,
-            )
-            for index, (code, (base, legislation, status, choice)) in enumerate(MEMBERS.items())
+            *member_seeds(client, POSITION_MEMBERS),
+            Seed("FRA", SMALL_CYCLE, levels=1),
+            Seed("DEU", SMALL_CYCLE, levels=3),
         ]
-        seeds += [Seed("FRA", SMALL_CYCLE, levels=1), Seed("DEU", SMALL_CYCLE, levels=3)]
-        with application.state.sessionmaker.begin() as session:
+        with client.app.state.sessionmaker.begin() as session:
             found.ids = seed(session, seeds)
             # France's report compares with its previous cycle, so it has a change section.
             session.execute(
@@ -107,14 +71,15 @@ def world(request, make_database, tmp_path_factory):
                 .where(Assessment.id == found.ids[("FRA", CYCLE)])
                 .values(previous_id=found.ids[("FRA", SMALL_CYCLE)])
             )
-            for who, role, country in (
-                ("secretariat", "secretariat", None),
-                ("fra", "coordinator", "FRA"),
-                ("ken", "coordinator", "KEN"),
-            ):
-                found.tokens[who] = api_token(session, role, country)
+            found.tokens = tokens(
+                session,
+                {
+                    "secretariat": ("secretariat", None),
+                    "fra": ("coordinator", "FRA"),
+                    "ken": ("coordinator", "KEN"),
+                },
+            )
         yield found
-    renderer.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from app.reporting.fetcher import ReportAssetFetcher
 from app.reporting.pool import render_pdf
 from app.reporting.render import REPORTS_DIR
 from tests.reporting.report_helpers import make_worked, outline_titles, read_pdf, squash
@@ -50,9 +49,11 @@ def hostile(port: int) -> str:
     )
 
 
-def test_hostile_evidence_is_shown_as_text_and_fetches_nothing(app_client, renderer, listener):
+def test_hostile_evidence_is_shown_as_text_and_fetches_nothing(
+    app_client, api_people, renderer, listener
+):
     port, received = listener
-    worked = make_worked(app_client, plan=False)
+    worked = make_worked(app_client, plan=False, people=api_people)
     catalogue = app_client.app.state.catalogue.catalogue
     answers = worked.world.get("coordinator", f"{worked.base}/answers").json()
     for capability in catalogue.capabilities()[:2]:
@@ -145,6 +146,9 @@ def test_the_fetcher_refuses_whatever_is_not_a_report_asset(listener):
 
 
 def test_asset_paths_stay_inside_the_root(tmp_path: Path):
+    # Imported here: the fetcher brings in WeasyPrint, seconds of start-up for every run.
+    from app.reporting.fetcher import ReportAssetFetcher
+
     root = tmp_path / "reports"
     (root / "img").mkdir(parents=True)
     (root / "report.css").write_text("p {}")

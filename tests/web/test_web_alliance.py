@@ -9,27 +9,21 @@ ordering them by name.
 from __future__ import annotations
 
 import html
-import os
 import re
-import uuid
 from dataclasses import dataclass, field
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.accounts import service as accounts
 from app.audit.models import AuditEvent
 from app.comparisons import service as comparisons
 from app.comparisons.models import PeerConsent, SharingSettings
-from app.core import migrate
 from app.core.config import Settings
 from app.countries.models import Country
-from app.main import create_app
 from benchmarks.comparisons import Seed, seed
-from tests.conftest import seed_demo_countries
+from tests.membership import BACKENDS, membership_client, users
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 PASSWORD = "a long enough password"
 CYCLE = "2031"
 ECA = "Europe and Central Asia"
@@ -132,18 +126,14 @@ def main_of(page: str) -> str:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def world(request, make_database):
-    database = make_database(request.param)
-    migrate.upgrade(database.url)
-    seed_demo_countries(database.url)
-    application = create_app(Settings(database_url=database.url, demo_mode=False))
-    with TestClient(application):
-        found = World(application)
+def world(request, make_migrated_database):
+    with membership_client(make_migrated_database, request.param) as client:
+        found = World(client.app)
         seeds = [
             Seed(code, CYCLE, status=status, levels=level, include_in_aggregates=choice, days_ago=i)
             for i, (code, (level, status, choice)) in enumerate(MEMBERS.items())
         ]
-        with application.state.sessionmaker.begin() as session:
+        with client.app.state.sessionmaker.begin() as session:
             found.ids = {code: value for (code, _), value in seed(session, seeds).items()}
             people = {
                 "secretariat": ("secretariat", None),
@@ -156,17 +146,7 @@ def world(request, make_database):
                 "ken": ("coordinator", "KEN"),
                 "gha": ("coordinator", "GHA"),
             }
-            for who, (role, country) in people.items():
-                email = f"{who}-{uuid.uuid4().hex[:6]}@example.org"
-                accounts.create_user(
-                    session,
-                    email=email,
-                    full_name=f"{who.title()} Person",
-                    role=role,
-                    country_code=country,
-                    password=PASSWORD,
-                )
-                found.users[who] = email
+            found.users = users(session, people, PASSWORD)
         yield found
 
 
