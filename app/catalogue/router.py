@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from app.catalogue import service
 from app.catalogue.models import CatalogueVersion
 from app.core.db import SessionDep
+from app.core.inputs import Id
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 
@@ -34,7 +35,7 @@ def catalogue_versions(session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/versions/{version_id}")
-def catalogue_version(version_id: int, session: SessionDep) -> dict[str, Any]:
+def catalogue_version(version_id: Id, session: SessionDep) -> dict[str, Any]:
     """One stored version with its full content."""
     row = session.get(CatalogueVersion, version_id)
     if row is None:

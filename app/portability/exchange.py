@@ -12,11 +12,12 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
 from app.assessments.models import ActionStatus, Confidence, Response, Status
 from app.assessments.schemas import MAX_LINKS, MAX_TEXT
 from app.core.errors import Invalid
+from app.core.inputs import MAX_INT64, InputModel, Int64
 
 FORMAT = "gsr-assess/assessment"
 FORMAT_VERSION = 1
@@ -24,11 +25,11 @@ FORMAT_VERSION = 1
 Name = Annotated[str, Field(max_length=200)] | None
 Id = Annotated[str, Field(min_length=1, max_length=60)]
 Level = Annotated[int, Field(ge=0, le=9)]
-Version = Annotated[int, Field(ge=1)]
+Version = Annotated[int, Field(ge=1, le=MAX_INT64)]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Record(InputModel):
+    """A part of the document: unknown fields refused, every text storable."""
 
 
 class AnswerValue(_Record):
@@ -40,7 +41,7 @@ class AnswerValue(_Record):
     evidence_notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     evidence_links: Annotated[
         list[Annotated[str, Field(max_length=2_000)]], Field(max_length=MAX_LINKS)
-    ] = []
+    ] = Field(default_factory=list)
     confidence: Confidence | None = None
 
     @model_validator(mode="after")
@@ -66,7 +67,7 @@ class AnswerRecord(AnswerValue):
     version: Version
     updated_at: AwareDatetime
     updated_by: Name = None
-    history: list[HistoryEntry] = []
+    history: list[HistoryEntry] = Field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -99,7 +100,7 @@ class ActionItemRecord(_Record):
     origin: Literal["catalogue", "manual"]
     capability_id: Id | None = None
     step_level: Level | None = None
-    action_index: Annotated[int, Field(ge=0)] | None = None
+    action_index: Annotated[int, Field(ge=0, le=MAX_INT64)] | None = None
     title: Annotated[str, Field(min_length=1, max_length=300)]
     detail: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     lead_sector: Annotated[str, Field(max_length=60)] | None = None
@@ -108,7 +109,7 @@ class ActionItemRecord(_Record):
     due_date: date | None = None
     status: ActionStatus = ActionStatus.PLANNED
     notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
-    position: int = 0
+    position: Int64 = 0
     edited_by_user: bool = False
     version: Version = 1
     created_at: AwareDatetime
@@ -131,7 +132,7 @@ class AssessmentRecord(_Record):
     ]
     status: Status
     deadline: date | None = None
-    revision: Annotated[int, Field(ge=0)] = 0
+    revision: Annotated[int, Field(ge=0, le=MAX_INT64)] = 0
     created_at: AwareDatetime
     updated_at: AwareDatetime
     created_by: Name = None
@@ -163,10 +164,10 @@ class AssessmentDocument(_Record):
     application: Application
     catalogue: CatalogueRef
     assessment: AssessmentRecord
-    answers: list[AnswerRecord] = []
-    targets: list[TargetRecord] = []
-    action_items: list[ActionItemRecord] = []
-    comments: list[CommentRecord] = []
+    answers: list[AnswerRecord] = Field(default_factory=list)
+    targets: list[TargetRecord] = Field(default_factory=list)
+    action_items: list[ActionItemRecord] = Field(default_factory=list)
+    comments: list[CommentRecord] = Field(default_factory=list)
 
 
 def parse_document(raw: bytes | str | dict[str, Any]) -> AssessmentDocument:
@@ -202,5 +203,6 @@ def parse_document(raw: bytes | str | dict[str, Any]) -> AssessmentDocument:
         shown = "; ".join(f"{p['where']}: {p['reason']}" for p in problems[:5])
         raise Invalid(
             f"the file does not follow format version {FORMAT_VERSION}: {shown}",
+            field=problems[0]["where"] if problems else None,
             problems=problems,
         ) from None

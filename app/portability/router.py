@@ -12,13 +12,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.accounts.dependencies import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import Invalid
+from app.core.inputs import Id, InputModel, Text, check_text, is_ascii_number
 from app.portability import service
 
 router = APIRouter(prefix="/assessments", tags=["workbooks and exchange"])
@@ -45,7 +46,7 @@ async def _read_upload(request: Request, limit: int, default_name: str) -> Uploa
     """The uploaded file: a multipart 'file' field, or the raw request body."""
     ceiling = limit + MULTIPART_ALLOWANCE
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > ceiling:
+    if is_ascii_number(declared) and int(declared) > ceiling:
         raise _too_large(limit)
 
     async def limited():
@@ -61,7 +62,8 @@ async def _read_upload(request: Request, limit: int, default_name: str) -> Uploa
         data = b"".join([chunk async for chunk in limited()])
         if len(data) > limit:
             raise _too_large(limit)
-        return Upload(data, request.query_params.get("filename", default_name))
+        name = request.query_params.get("filename", default_name)
+        return Upload(data, check_text(name, field="filename"))
     try:
         form = await MultiPartParser(request.headers, limited(), max_files=1, max_fields=5).parse()
     except MultiPartException as error:
@@ -73,7 +75,7 @@ async def _read_upload(request: Request, limit: int, default_name: str) -> Uploa
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise _too_large(limit)
-        return Upload(data, upload.filename or default_name)
+        return Upload(data, check_text(upload.filename or default_name, field="file"))
     finally:
         await form.close()
 
@@ -109,10 +111,8 @@ def _file_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class ApplyInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    take_workbook_for: Annotated[list[str], Field(max_length=1000)] = []
+class ApplyInput(InputModel):
+    take_workbook_for: Annotated[list[str], Field(max_length=1000)] = Field(default_factory=list)
 
 
 @router.get(
@@ -121,10 +121,10 @@ class ApplyInput(BaseModel):
     responses={200: {"content": {XLSX_TYPE: {}}, "description": "The assessment workbook"}},
 )
 def download_workbook(
-    assessment_id: int,
+    assessment_id: Id,
     user: CurrentUser,
     session: SessionDep,
-    locale: Annotated[str | None, Query(max_length=10)] = None,
+    locale: Annotated[Text | None, Query(max_length=10)] = None,
 ) -> Response:
     """The assessment as an Excel workbook to fill in offline (docs/exchange-format.md)."""
     file_name, content = service.export_workbook(
@@ -139,7 +139,7 @@ def download_workbook(
     openapi_extra=_file_body(XLSX_TYPE, {"type": "string", "format": "binary"}),
 )
 def upload_workbook(
-    assessment_id: int,
+    assessment_id: Id,
     user: CurrentUser,
     session: SessionDep,
     upload: Annotated[Upload, Depends(workbook_upload)],
@@ -157,7 +157,7 @@ def upload_workbook(
 
 @router.get("/{assessment_id}/imports/{import_id}")
 def get_import(
-    assessment_id: int, import_id: int, user: CurrentUser, session: SessionDep
+    assessment_id: Id, import_id: Id, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     pending = service.get_import(
         session, user=user, assessment_id=assessment_id, import_id=import_id
@@ -167,8 +167,8 @@ def get_import(
 
 @router.post("/{assessment_id}/imports/{import_id}/apply")
 def apply_import(
-    assessment_id: int,
-    import_id: int,
+    assessment_id: Id,
+    import_id: Id,
     user: CurrentUser,
     session: SessionDep,
     data: Annotated[ApplyInput | None, Body()] = None,
@@ -186,7 +186,7 @@ def apply_import(
 
 @router.post("/{assessment_id}/imports/{import_id}/cancel")
 def cancel_import(
-    assessment_id: int, import_id: int, user: CurrentUser, session: SessionDep
+    assessment_id: Id, import_id: Id, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     pending = service.cancel_import(
         session, user=user, assessment_id=assessment_id, import_id=import_id
@@ -195,7 +195,7 @@ def cancel_import(
 
 
 @router.get("/{assessment_id}/export.json")
-def export_json(assessment_id: int, user: CurrentUser, session: SessionDep) -> JSONResponse:
+def export_json(assessment_id: Id, user: CurrentUser, session: SessionDep) -> JSONResponse:
     """The whole assessment in the exchange format, to move it to another installation."""
     file_name, document = service.export_json(session, user=user, assessment_id=assessment_id)
     return JSONResponse(

@@ -33,6 +33,7 @@ from app.comparisons import service as comparisons
 from app.comparisons.router import require_alliance
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Invalid, NotFound
+from app.core.inputs import Id, Text
 from app.reporting import brief, context
 from app.reporting.pool import RenderError
 from app.reporting.render import ReportKey, ReportRenderer, report_html, stylesheet_digest
@@ -183,7 +184,7 @@ def _pdf(
 
 @router.get("/{assessment_id}/reports/gap.pdf", response_class=Response, responses=PDF_RESPONSE)
 def gap_report_pdf(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -197,7 +198,7 @@ def gap_report_pdf(
     "/{assessment_id}/reports/action-plan.pdf", response_class=Response, responses=PDF_RESPONSE
 )
 def action_plan_pdf(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -245,7 +246,7 @@ def _preview(
 
 @pages.get("/{assessment_id}/reports/gap", response_class=HTMLResponse)
 def gap_report_page(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -256,7 +257,7 @@ def gap_report_page(
 
 @pages.get("/{assessment_id}/reports/action-plan", response_class=HTMLResponse)
 def action_plan_page(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -286,7 +287,7 @@ def membership_brief_pdf(
     user: CurrentUser,
     session: SessionDep,
     cycle: Annotated[
-        str | None,
+        Text | None,
         Query(max_length=40, description="The assessment cycle; by default the latest."),
     ] = None,
     locale: LocaleQuery = None,

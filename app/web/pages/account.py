@@ -11,6 +11,7 @@ from app.accounts import service as accounts
 from app.accounts.models import COUNTRY_ROLES, Role, User
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Invalid
+from app.core.inputs import Id
 from app.countries.models import Country
 from app.web import i18n
 from app.web.i18n import lazy_gettext as _
@@ -89,7 +90,7 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(user: PageUser, form: CheckedForm, session: SessionDep, token_id: int) -> Response:
+def revoke_token(user: PageUser, form: CheckedForm, session: SessionDep, token_id: Id) -> Response:
     accounts.revoke_api_token(session, user=user, token_id=token_id)
     return redirect("/account?revoked=1")
 
@@ -178,7 +179,7 @@ def create_user(
 
 @router.post("/admin/users/{user_id}/role")
 def change_role(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: Id
 ) -> Response:
     _require_admin(user)
     member = accounts.get_user(session, user_id)
@@ -199,7 +200,7 @@ def change_role(
 
 @router.post("/admin/users/{user_id}/active")
 def set_active(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: Id
 ) -> Response:
     _require_admin(user)
     member = accounts.get_user(session, user_id)

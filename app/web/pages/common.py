@@ -22,6 +22,7 @@ from app.accounts.dependencies import CurrentUser, verify_csrf
 from app.accounts.models import User
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Throttled
+from app.core.inputs import check_form
 from app.countries.models import Country
 from app.web import i18n
 from app.web.i18n import lazy_gettext as _
@@ -162,8 +163,11 @@ PageUser = Annotated[User, Depends(page_user)]
 
 
 async def posted_form(request: Request) -> FormData:
-    """The posted form, read before a page function runs in the thread pool."""
-    return await request.form()
+    """The posted form, read before a page function runs in the thread pool; refused if
+    any field holds what cannot be stored."""
+    form = await request.form()
+    check_form(form.multi_items())
+    return form
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
@@ -174,6 +178,7 @@ async def checked_form(request: Request, user: PageUser) -> FormData:
     form = await request.form()
     token = form.get("csrf_token")
     verify_csrf(request, token if isinstance(token, str) else None)
+    check_form(form.multi_items())
     return form
 
 

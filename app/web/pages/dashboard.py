@@ -13,6 +13,7 @@ from app.assessments import service as assessments
 from app.assessments.schemas import AssessmentCreate
 from app.core.db import SessionDep
 from app.core.errors import Invalid
+from app.core.inputs import PageNumber
 from app.web.i18n import lazy_gettext as _
 from app.web.pages.common import (
     CheckedForm,
@@ -80,7 +81,9 @@ def _dashboard(
 
 
 @router.get("/")
-def dashboard(request: Request, user: PageUser, session: SessionDep, page: int = 1) -> Response:
+def dashboard(
+    request: Request, user: PageUser, session: SessionDep, page: PageNumber = 1
+) -> Response:
     return _dashboard(request, session, user, page=max(1, page))
 
 
