@@ -26,6 +26,7 @@ from app.assessments.schemas import (
 )
 from app.audit import service as audit
 from app.core.db import SessionDep
+from app.core.handlers import error_body
 from app.core.inputs import Id, PageNumber, Text
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
@@ -165,14 +166,10 @@ def save_answer(
     except service.AnswerConflict as conflict:
         current = conflict.current
         names = service.user_names(session, {current.updated_by_id}) if current else {}
-        body = {
-            "error": {
-                "code": "conflict",
-                "message": conflict.message,
-                "current": answer_out(current, names).model_dump(mode="json") if current else None,
-            }
-        }
-        return JSONResponse(body, status_code=409)
+        shown = answer_out(current, names).model_dump(mode="json") if current else None
+        return JSONResponse(
+            error_body("conflict", conflict.message, current=shown), status_code=409
+        )
     return answer_out(answer, service.user_names(session, {answer.updated_by_id}))
 
 

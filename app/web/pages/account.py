@@ -23,7 +23,7 @@ USER_MESSAGES = {
     "email": _("Enter a valid e-mail address that no other user has."),
     "full_name": _("Enter a name of 1 to 200 characters."),
     "role": _("Choose a role from the list."),
-    "country": _(
+    "country_code": _(
         "A national role needs a valid three-letter country code; alliance roles have none."
     ),
     "password": _("The password needs at least 10 characters."),

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from app.accounts.dependencies import CurrentUser, verify_csrf
 from app.accounts.models import User
@@ -269,13 +270,15 @@ def render_error(
         title, detail = _("Too many attempts"), _("Wait a few minutes and try again.")
         if "retry_after" in exc.details:
             headers["Retry-After"] = str(exc.details["retry_after"])
-    elif fields is not None or isinstance(exc, Invalid) or status == 422:
+    elif fields is not None or isinstance(exc, Invalid) or status in (400, 413, 415, 422):
         title, detail = _("Some of what you sent could not be accepted"), None
     elif status == 405:
         title, detail = _("This address does not accept that request"), None
     else:
         title, detail = _("Something went wrong"), None
     reason = exc.message if isinstance(exc, DomainError) and not isinstance(exc, NotFound) else ""
+    if isinstance(exc, HTTPException) and status in (400, 413, 415) and isinstance(exc.detail, str):
+        reason = exc.detail  # the body parser's own words, e.g. a field over the size limit
     if fields is None and isinstance(exc, Invalid) and exc.field:
         fields = [{"field": exc.field, "reason": exc.message}]
         reason = ""
