@@ -60,6 +60,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for url; SQLite gets foreign keys, WAL and a busy timeout."""
+    kwargs.setdefault("hide_parameters", True)  # errors and logs never quote what was sent
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
