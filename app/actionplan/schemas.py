@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.assessments.models import ActionStatus
-from app.core.inputs import MAX_INT64, InputModel
+from app.core.inputs import MAX_DB_INT, InputModel
 
 Horizon = Literal["short", "medium", "long"]
 
@@ -39,7 +39,7 @@ class ActionItemUpdate(InputModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    version: Annotated[int, Field(ge=1, le=MAX_INT64)]
+    version: Annotated[int, Field(ge=1, le=MAX_DB_INT)]
     owner_agency: Annotated[str, Field(max_length=200)] | None = None
     due_date: date | None = None
     status: ActionStatus | None = None

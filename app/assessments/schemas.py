@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.assessments.models import Confidence, Response
-from app.core.inputs import MAX_INT64, Id, InputModel
+from app.core.inputs import MAX_DB_INT, Id, InputModel
 
 MAX_TEXT = 100_000
 MAX_LINKS = 20
@@ -30,7 +30,7 @@ class AnswerInput(InputModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    version: Annotated[int, Field(ge=0, le=MAX_INT64)]
+    version: Annotated[int, Field(ge=0, le=MAX_DB_INT)]
     response: Response
     level: Annotated[int, Field(ge=0, le=9)] | None = None
     justification: Annotated[str, Field(max_length=5_000)] = ""

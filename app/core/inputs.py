@@ -1,9 +1,10 @@
 """What every value a client sends must satisfy before a service or the database sees it.
 
-Integers fit the database's 64-bit columns, and text holds only characters that both
+Integers fit the database's integer columns, and text holds only characters that both
 PostgreSQL text and the XML inside workbooks and reports can store. Routers annotate
-parameters with `Id`, `Int64` and `Text`; request bodies derive from `InputModel`; pages
-read form integers through `form_int` and have every form field checked by `check_form`.
+parameters with `Id`, `DbInt`, `PageNumber` and `Text`; request bodies derive from
+`InputModel`; pages read form integers through `form_int` and have every form field
+checked by `check_form`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from app.core.errors import Invalid
 
-MAX_INT64 = 2**63 - 1
-MIN_INT64 = -(2**63)
+# Ids and every stored integer are INTEGER columns: 32 bits on PostgreSQL (SQLite would
+# take 64), so this is the range both backends hold.
+MAX_DB_INT = 2**31 - 1
+MIN_DB_INT = -(2**31)
 
-# An id names a row: a positive 64-bit integer. Anything else names nothing and is refused
-# as a malformed value (422 naming the parameter), which says nothing about any resource.
-Id = Annotated[int, Field(ge=1, le=MAX_INT64)]
-Int64 = Annotated[int, Field(ge=MIN_INT64, le=MAX_INT64)]
-# A page number whose offset still fits a 64-bit integer at the largest page size.
+# An id names a row: a positive integer of that range. Anything else names nothing and is
+# refused as a malformed value (422 naming the parameter), which says nothing about any
+# resource, unlike the 404 that answers one the caller may not see.
+Id = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+DbInt = Annotated[int, Field(ge=MIN_DB_INT, le=MAX_DB_INT)]
+# A page number whose offset (LIMIT/OFFSET take 64 bits) fits at the largest page size.
 PageNumber = Annotated[int, Field(ge=1, le=10**15)]
 
 # The characters of XML 1.0 (which PostgreSQL text also holds): no NUL or other C0 control
@@ -104,7 +108,7 @@ def form_int(
     *,
     field: str,
     minimum: int = 0,
-    maximum: int = MAX_INT64,
+    maximum: int = MAX_DB_INT,
     default: int | None = None,
 ) -> int:
     """A form's integer field: ASCII digits within [minimum, maximum], else Invalid."""

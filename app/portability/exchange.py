@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, Field, ValidationError, model_validator
 from app.assessments.models import ActionStatus, Confidence, Response, Status
 from app.assessments.schemas import MAX_LINKS, MAX_TEXT
 from app.core.errors import Invalid
-from app.core.inputs import MAX_INT64, InputModel, Int64
+from app.core.inputs import MAX_DB_INT, DbInt, InputModel
 
 FORMAT = "gsr-assess/assessment"
 FORMAT_VERSION = 1
@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 Name = Annotated[str, Field(max_length=200)] | None
 Id = Annotated[str, Field(min_length=1, max_length=60)]
 Level = Annotated[int, Field(ge=0, le=9)]
-Version = Annotated[int, Field(ge=1, le=MAX_INT64)]
+Version = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
 class _Record(InputModel):
@@ -100,7 +100,7 @@ class ActionItemRecord(_Record):
     origin: Literal["catalogue", "manual"]
     capability_id: Id | None = None
     step_level: Level | None = None
-    action_index: Annotated[int, Field(ge=0, le=MAX_INT64)] | None = None
+    action_index: Annotated[int, Field(ge=0, le=MAX_DB_INT)] | None = None
     title: Annotated[str, Field(min_length=1, max_length=300)]
     detail: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     lead_sector: Annotated[str, Field(max_length=60)] | None = None
@@ -109,7 +109,7 @@ class ActionItemRecord(_Record):
     due_date: date | None = None
     status: ActionStatus = ActionStatus.PLANNED
     notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
-    position: Int64 = 0
+    position: DbInt = 0
     edited_by_user: bool = False
     version: Version = 1
     created_at: AwareDatetime
@@ -132,7 +132,7 @@ class AssessmentRecord(_Record):
     ]
     status: Status
     deadline: date | None = None
-    revision: Annotated[int, Field(ge=0, le=MAX_INT64)] = 0
+    revision: Annotated[int, Field(ge=0, le=MAX_DB_INT)] = 0
     created_at: AwareDatetime
     updated_at: AwareDatetime
     created_by: Name = None
