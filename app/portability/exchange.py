@@ -177,7 +177,8 @@ def parse_document(raw: bytes | str | dict[str, Any]) -> AssessmentDocument:
             raw = json.loads(raw)
         except (ValueError, RecursionError):
             raise Invalid(
-                "the file is not valid JSON; upload the file exported from gsr-assess unchanged"
+                "the file is not valid JSON; upload the file exported from gsr-assess unchanged",
+                field="file",
             ) from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise Invalid(

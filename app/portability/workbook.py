@@ -107,6 +107,9 @@ class BadFile(Invalid):
 
     code = "bad_file"
 
+    def __init__(self, message: str, *, field: str | None = "file", **details: Any):
+        super().__init__(message, field=field, **details)
+
 
 # ---------------------------------------------------------------- layout
 
