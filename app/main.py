@@ -21,6 +21,7 @@ from app.comparisons.router import router as comparisons_router
 from app.core import handlers, headers
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, session_factory
+from app.core.db_errors import keep_data_out_of_errors
 from app.core.health import router as health_router
 from app.countries import service as country_service
 from app.portability.router import router as portability_router
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = keep_data_out_of_errors(make_engine(settings.database_url))
         application.state.engine = engine
         application.state.sessionmaker = session_factory(engine)
         _prepare(application, settings)

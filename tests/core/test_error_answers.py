@@ -142,11 +142,12 @@ def test_a_server_error_page_has_the_security_headers_and_echoes_nothing(
     assert "Something went wrong" in answer.text
 
 
-def test_a_failed_statement_does_not_quote_its_parameters(session):
+def _failed_insert(connection) -> str:
+    """The message of an insert of confidential text that breaks a constraint."""
     with pytest.raises(IntegrityError) as failed:
-        session.execute(
+        connection.execute(
             insert(Answer).values(
-                assessment_id=2_000_000_000,  # no such assessment: a foreign key failure
+                assessment_id=2_000_000_000,  # no such assessment, and a level is missing
                 capability_id="leadership",
                 indicator_id="national-strategy",
                 response="level",
@@ -155,7 +156,21 @@ def test_a_failed_statement_does_not_quote_its_parameters(session):
                 version=1,
             )
         )
-    message = str(failed.value)
+    return str(failed.value)
+
+
+def test_a_failed_statement_does_not_quote_its_parameters(engine):
+    # The engine as every part of the application makes it.
+    with engine.connect() as connection:
+        message = _failed_insert(connection)
     assert "INSERT INTO answers" in message  # the statement is there, for debugging
-    assert SECRET not in message
     assert "parameters hidden" in message
+
+
+def test_a_failed_statement_of_the_application_quotes_nothing_it_stored(app_client):
+    # PostgreSQL's own message for a check constraint lists the failing row; the
+    # application's engine keeps only the message's first line.
+    with app_client.app.state.engine.connect() as connection:
+        message = _failed_insert(connection)
+    assert SECRET not in message
+    assert "INSERT INTO answers" in message and "parameters hidden" in message
