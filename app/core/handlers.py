@@ -123,9 +123,17 @@ def internal_error_response(request: Request) -> Response:
     return JSONResponse(error_body("internal", INTERNAL_MESSAGE), status_code=500)
 
 
+def _frames(exc: BaseException) -> str:
+    """The stack of exc and of what a group of exceptions holds, without any message."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    for inner in getattr(exc, "exceptions", ()):
+        frames += f"-- in the group: {type(inner).__qualname__}\n{_frames(inner)}"
+    return frames
+
+
 def _log_failure(request: Request, exc: BaseException) -> None:
     """Log where it failed without the messages, which may quote what was sent or stored."""
-    frames = "".join(traceback.format_tb(exc.__traceback__))
+    frames = _frames(exc)
     causes = []
     cause = exc.__cause__ or exc.__context__
     while cause is not None and len(causes) < 5:
