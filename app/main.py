@@ -18,7 +18,7 @@ from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
 from app.catalogue.router import router as catalogue_router
 from app.comparisons.router import router as comparisons_router
-from app.core import dberrors, handlers, headers
+from app.core import db_answers, handlers, headers
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessions
 from app.core.health import router as health_router
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.state.settings = settings
     application.include_router(health_router)
     handlers.install(application)
-    dberrors.install(application)
+    db_answers.install(application)
     headers.install(application)
     application.include_router(catalogue_router, prefix="/api/v1")
     application.include_router(accounts_router, prefix="/api/v1")

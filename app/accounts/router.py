@@ -15,6 +15,7 @@ from app.accounts.schemas import (
     UserUpdate,
 )
 from app.core.db import SessionDep
+from app.core.inputs import Id
 from app.countries.models import Country
 
 router = APIRouter(tags=["accounts"])
@@ -44,7 +45,7 @@ def create_token(data: TokenCreate, user: CurrentUser, session: SessionDep) -> T
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> TokenOut:
+def revoke_token(token_id: Id, user: CurrentUser, session: SessionDep) -> TokenOut:
     return TokenOut.model_validate(service.revoke_api_token(session, user=user, token_id=token_id))
 
 
@@ -60,7 +61,7 @@ def create_user(data: UserCreate, admin: AdminUser, session: SessionDep) -> User
 
 
 @router.patch("/users/{user_id}")
-def update_user(user_id: int, data: UserUpdate, admin: AdminUser, session: SessionDep) -> UserOut:
+def update_user(user_id: Id, data: UserUpdate, admin: AdminUser, session: SessionDep) -> UserOut:
     user = service.get_user(session, user_id, actor=admin)
     if data.role is not None:
         service.set_role(

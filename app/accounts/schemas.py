@@ -5,6 +5,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.inputs import InputModel
+
 
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -18,7 +20,7 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
-class UserCreate(BaseModel):
+class UserCreate(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: Annotated[str, Field(max_length=254)]
@@ -28,16 +30,13 @@ class UserCreate(BaseModel):
     password: Annotated[str, Field(max_length=200)] | None = None
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserUpdate(InputModel):
     role: str | None = None
     country_code: str | None = None
     is_active: bool | None = None
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TokenCreate(InputModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
 
 

@@ -79,10 +79,10 @@ def _role_and_country(
     if parsed in COUNTRY_ROLES:
         country = country_service.get_by_code(session, country_code or "")
         if country is None:
-            raise Invalid("a country role needs a valid country code", field="country")
+            raise Invalid("a country role needs a valid country code", field="country_code")
         return parsed, country.id
     if country_code:
-        raise Invalid("alliance roles belong to no country", field="country")
+        raise Invalid("alliance roles belong to no country", field="country_code")
     return parsed, None
 
 

@@ -8,6 +8,7 @@ from app.accounts.dependencies import CurrentUser
 from app.actionplan import service
 from app.actionplan.schemas import ActionItemCreate, ActionItemOut, ActionItemUpdate
 from app.core.db import SessionDep
+from app.core.inputs import Id
 
 router = APIRouter(prefix="/assessments/{assessment_id}/action-plan", tags=["action plan"])
 
@@ -20,20 +21,20 @@ def _plan(items) -> dict[str, Any]:
 
 
 @router.get("")
-def get_plan(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_plan(assessment_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """The plan's items in order, with progress by status."""
     return _plan(service.plan_items(session, user=user, assessment_id=assessment_id))
 
 
 @router.post("/draft")
-def draft(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def draft(assessment_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Draft or redraft from the ranked gaps; the coordinator's edits are kept."""
     return _plan(service.draft_plan(session, user=user, assessment_id=assessment_id))
 
 
 @router.post("/items", status_code=status.HTTP_201_CREATED)
 def add_item(
-    assessment_id: int, data: ActionItemCreate, user: CurrentUser, session: SessionDep
+    assessment_id: Id, data: ActionItemCreate, user: CurrentUser, session: SessionDep
 ) -> ActionItemOut:
     item = service.add_item(session, user=user, assessment_id=assessment_id, data=data)
     return ActionItemOut.model_validate(item)
@@ -41,7 +42,7 @@ def add_item(
 
 @router.patch("/items/{item_id}")
 def update_item(
-    assessment_id: int, item_id: int, data: ActionItemUpdate, user: CurrentUser, session: SessionDep
+    assessment_id: Id, item_id: Id, data: ActionItemUpdate, user: CurrentUser, session: SessionDep
 ) -> ActionItemOut:
     item = service.update_item(
         session, user=user, assessment_id=assessment_id, item_id=item_id, data=data
@@ -50,5 +51,5 @@ def update_item(
 
 
 @router.delete("/items/{item_id}", status_code=204)
-def delete_item(assessment_id: int, item_id: int, user: CurrentUser, session: SessionDep) -> None:
+def delete_item(assessment_id: Id, item_id: Id, user: CurrentUser, session: SessionDep) -> None:
     service.delete_item(session, user=user, assessment_id=assessment_id, item_id=item_id)

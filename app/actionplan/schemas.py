@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.assessments.models import ActionStatus
+from app.core.inputs import MAX_DB_INT, InputModel
 
 Horizon = Literal["short", "medium", "long"]
 
@@ -33,12 +34,12 @@ class ActionItemOut(BaseModel):
     updated_at: datetime
 
 
-class ActionItemUpdate(BaseModel):
+class ActionItemUpdate(InputModel):
     """An edit to an item; `version` is the version the editor saw."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, le=MAX_DB_INT)]
     owner_agency: Annotated[str, Field(max_length=200)] | None = None
     due_date: date | None = None
     status: ActionStatus | None = None
@@ -55,7 +56,7 @@ class ActionItemUpdate(BaseModel):
         return value
 
 
-class ActionItemCreate(BaseModel):
+class ActionItemCreate(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: Annotated[str, Field(min_length=1, max_length=300)]

@@ -25,6 +25,8 @@ from app.assessments.schemas import (
     TargetInput,
 )
 from app.core.db import SessionDep
+from app.core.handlers import error_body
+from app.core.inputs import Id, PageNumber, Text
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 
@@ -77,7 +79,7 @@ def _overall_progress(session, assessment: Assessment) -> Progress:
 def list_assessments(
     user: CurrentUser,
     session: SessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """The assessments the caller may see, newest cycle first, paginated."""
@@ -105,7 +107,7 @@ def create_assessment(
 
 
 @router.get("/{assessment_id}")
-def get_assessment(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def get_assessment(assessment_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """One assessment with progress per area and capability, and what the caller may edit."""
     assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = service.catalogue_of(session, assessment)
@@ -128,7 +130,7 @@ def get_assessment(assessment_id: int, user: CurrentUser, session: SessionDep) -
 
 
 @router.get("/{assessment_id}/answers")
-def list_answers(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[AnswerOut]:
+def list_answers(assessment_id: Id, user: CurrentUser, session: SessionDep) -> list[AnswerOut]:
     assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
     answers = service.answers_of(session, assessment)
     names = service.user_names(session, {a.updated_by_id for a in answers.values()})
@@ -140,9 +142,9 @@ def list_answers(assessment_id: int, user: CurrentUser, session: SessionDep) -> 
     responses={409: {"description": "Changed since the given version; `current` holds it"}},
 )
 def save_answer(
-    assessment_id: int,
-    capability_id: str,
-    indicator_id: str,
+    assessment_id: Id,
+    capability_id: Text,
+    indicator_id: Text,
     data: AnswerInput,
     user: CurrentUser,
     session: SessionDep,
@@ -163,23 +165,19 @@ def save_answer(
     except service.AnswerConflict as conflict:
         current = conflict.current
         names = service.user_names(session, {current.updated_by_id}) if current else {}
-        body = {
-            "error": {
-                "code": "conflict",
-                "message": conflict.message,
-                "current": answer_out(current, names).model_dump(mode="json") if current else None,
-            }
-        }
-        return JSONResponse(body, status_code=409)
+        shown = answer_out(current, names).model_dump(mode="json") if current else None
+        return JSONResponse(
+            error_body("conflict", conflict.message, current=shown), status_code=409
+        )
     # The one who saved is the caller: no need to look their name up.
     return answer_out(answer, {user.id: user.full_name})
 
 
 @router.get("/{assessment_id}/answers/{capability_id}/{indicator_id}/history")
 def answer_history(
-    assessment_id: int,
-    capability_id: str,
-    indicator_id: str,
+    assessment_id: Id,
+    capability_id: Text,
+    indicator_id: Text,
     user: CurrentUser,
     session: SessionDep,
 ) -> list[AnswerChangeOut]:
@@ -205,15 +203,15 @@ def answer_history(
 
 
 @router.get("/{assessment_id}/targets")
-def list_targets(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, int]:
+def list_targets(assessment_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, int]:
     assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
     return {cid: t.level for cid, t in service.targets_of(session, assessment).items()}
 
 
 @router.put("/{assessment_id}/targets/{capability_id}")
 def set_target(
-    assessment_id: int,
-    capability_id: str,
+    assessment_id: Id,
+    capability_id: Text,
     data: TargetInput,
     user: CurrentUser,
     session: SessionDep,
@@ -229,7 +227,7 @@ def set_target(
 
 
 @router.get("/{assessment_id}/assignments")
-def list_assignments(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[dict]:
+def list_assignments(assessment_id: Id, user: CurrentUser, session: SessionDep) -> list[dict]:
     assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
     return [
         {"id": a.id, "area_id": a.area_id, "user_id": u.id, "user_name": u.full_name}
@@ -239,7 +237,7 @@ def list_assignments(assessment_id: int, user: CurrentUser, session: SessionDep)
 
 @router.post("/{assessment_id}/assignments", status_code=status.HTTP_201_CREATED)
 def assign_area(
-    assessment_id: int, data: AssignmentInput, user: CurrentUser, session: SessionDep
+    assessment_id: Id, data: AssignmentInput, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     assignment = service.assign_area(
         session,
@@ -253,7 +251,7 @@ def assign_area(
 
 @router.delete("/{assessment_id}/assignments/{assignment_id}", status_code=204)
 def unassign_area(
-    assessment_id: int, assignment_id: int, user: CurrentUser, session: SessionDep
+    assessment_id: Id, assignment_id: Id, user: CurrentUser, session: SessionDep
 ) -> None:
     service.unassign_area(
         session, user=user, assessment_id=assessment_id, assignment_id=assignment_id
@@ -261,7 +259,7 @@ def unassign_area(
 
 
 @router.get("/{assessment_id}/comments")
-def list_comments(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[dict]:
+def list_comments(assessment_id: Id, user: CurrentUser, session: SessionDep) -> list[dict]:
     assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
     return [
         {
@@ -279,7 +277,7 @@ def list_comments(assessment_id: int, user: CurrentUser, session: SessionDep) ->
 
 @router.post("/{assessment_id}/comments", status_code=status.HTTP_201_CREATED)
 def add_comment(
-    assessment_id: int, data: CommentInput, user: CurrentUser, session: SessionDep
+    assessment_id: Id, data: CommentInput, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     comment = service.add_comment(
         session,
@@ -294,7 +292,7 @@ def add_comment(
 
 @router.post("/{assessment_id}/submit")
 def submit(
-    assessment_id: int, data: SignOff, user: CurrentUser, session: SessionDep
+    assessment_id: Id, data: SignOff, user: CurrentUser, session: SessionDep
 ) -> AssessmentOut:
     """Sign off and submit; refused with the list of what is missing."""
     assessment = service.submit(session, user=user, assessment_id=assessment_id, signoff=data)
@@ -303,7 +301,7 @@ def submit(
 
 @router.post("/{assessment_id}/return")
 def return_for_changes(
-    assessment_id: int, data: ReturnInput, user: CurrentUser, session: SessionDep
+    assessment_id: Id, data: ReturnInput, user: CurrentUser, session: SessionDep
 ) -> AssessmentOut:
     assessment = service.return_for_changes(
         session, user=user, assessment_id=assessment_id, comments=data.comments
@@ -312,13 +310,13 @@ def return_for_changes(
 
 
 @router.post("/{assessment_id}/validate")
-def validate(assessment_id: int, user: CurrentUser, session: SessionDep) -> AssessmentOut:
+def validate(assessment_id: Id, user: CurrentUser, session: SessionDep) -> AssessmentOut:
     assessment = service.validate(session, user=user, assessment_id=assessment_id)
     return assessment_out(assessment, _overall_progress(session, assessment))
 
 
 @router.get("/{assessment_id}/score")
-def score(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def score(assessment_id: Id, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Capability levels, area and overall scores (0-100) with completeness, and ranked gaps.
 
     Partial answers give a provisional score; `provenance` names the catalogue hash and
@@ -335,7 +333,7 @@ def score(assessment_id: int, user: CurrentUser, session: SessionDep) -> dict[st
 
 
 @router.get("/{assessment_id}/audit")
-def audit_log(assessment_id: int, user: CurrentUser, session: SessionDep) -> list[dict]:
+def audit_log(assessment_id: Id, user: CurrentUser, session: SessionDep) -> list[dict]:
     """Who did what to this assessment (coordinator and secretariat)."""
     return [
         {"at": e.occurred_at, "actor_id": e.actor_id, "action": e.action, "details": e.details}

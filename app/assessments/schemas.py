@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.assessments.models import Confidence, Response
+from app.core.inputs import MAX_DB_INT, Id, InputModel
 
 MAX_TEXT = 100_000
 MAX_LINKS = 20
@@ -25,17 +26,17 @@ def _check_link(link: str) -> str:
     return link
 
 
-class AnswerInput(BaseModel):
+class AnswerInput(InputModel):
     """An answer as submitted; `version` is the version the client last saw (0: none yet)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    version: Annotated[int, Field(ge=0)]
+    version: Annotated[int, Field(ge=0, le=MAX_DB_INT)]
     response: Response
     level: Annotated[int, Field(ge=0, le=9)] | None = None
     justification: Annotated[str, Field(max_length=5_000)] = ""
     evidence_notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
-    evidence_links: Annotated[list[str], Field(max_length=MAX_LINKS)] = []
+    evidence_links: Annotated[list[str], Field(max_length=MAX_LINKS)] = Field(default_factory=list)
     confidence: Confidence | None = None
 
     @field_validator("evidence_links", mode="before")
@@ -95,7 +96,7 @@ class AnswerChangeOut(BaseModel):
     new_value: dict
 
 
-class AssessmentCreate(BaseModel):
+class AssessmentCreate(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     country_code: Annotated[str, Field(min_length=3, max_length=3)]
@@ -135,33 +136,30 @@ class AssessmentOut(BaseModel):
     progress: Progress
 
 
-class TargetInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TargetInput(InputModel):
     level: Annotated[int, Field(ge=0, le=9)]
 
 
-class SignOff(BaseModel):
+class SignOff(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: Annotated[str, Field(min_length=2, max_length=200)]
     position: Annotated[str, Field(min_length=2, max_length=200)]
     date: date
 
 
-class ReturnInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReturnInput(InputModel):
     comments: Annotated[
         dict[str, Annotated[str, Field(min_length=1, max_length=MAX_COMMENT)]], Field(min_length=1)
     ]
 
 
-class CommentInput(BaseModel):
+class CommentInput(InputModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     capability_id: str
     indicator_id: str | None = None
     body: Annotated[str, Field(min_length=1, max_length=MAX_COMMENT)]
 
 
-class AssignmentInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AssignmentInput(InputModel):
     area_id: str
-    user_id: int
+    user_id: Id

@@ -2,11 +2,13 @@
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 
 from app.catalogue import service
 from app.catalogue.models import CatalogueVersion
 from app.core.db import SessionDep
+from app.core.errors import NotFound
+from app.core.inputs import Id
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 
@@ -34,11 +36,11 @@ def catalogue_versions(session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/versions/{version_id}")
-def catalogue_version(version_id: int, session: SessionDep) -> dict[str, Any]:
+def catalogue_version(version_id: Id, session: SessionDep) -> dict[str, Any]:
     """One stored version with its full content."""
     row = session.get(CatalogueVersion, version_id)
     if row is None:
-        raise HTTPException(status_code=404, detail="catalogue version not found")
+        raise NotFound("catalogue version not found")
     return {
         "id": row.id,
         "version": row.version,

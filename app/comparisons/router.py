@@ -17,6 +17,7 @@ from app.comparisons.schemas import SharingUpdate
 from app.core.db import SessionDep
 from app.core.deps import min_group
 from app.core.errors import NotFound
+from app.core.inputs import Id, Text
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -48,14 +49,14 @@ def put_sharing(data: SharingUpdate, user: CurrentUser, session: SessionDep) -> 
 
 
 @router.post("/sharing/peers/{country_code}")
-def give_consent(country_code: str, user: CurrentUser, session: SessionDep) -> service.SharingView:
+def give_consent(country_code: Text, user: CurrentUser, session: SessionDep) -> service.SharingView:
     """Agree to share levels with a member; they see them only once they agree too."""
     return service.give_consent(session, user=user, country_code=country_code)
 
 
 @router.delete("/sharing/peers/{country_code}")
 def withdraw_consent(
-    country_code: str, user: CurrentUser, session: SessionDep
+    country_code: Text, user: CurrentUser, session: SessionDep
 ) -> service.SharingView:
     return service.withdraw_consent(session, user=user, country_code=country_code)
 
@@ -65,7 +66,7 @@ def withdraw_consent(
 
 @router.get("/assessments/{assessment_id}/position")
 def position(
-    assessment_id: int, request: Request, user: CurrentUser, session: SessionDep
+    assessment_id: Id, request: Request, user: CurrentUser, session: SessionDep
 ) -> service.Position:
     """The assessment's levels beside its region's and the membership's published aggregates."""
     return service.position(session, user=user, assessment_id=assessment_id, k=min_group(request))
@@ -73,11 +74,11 @@ def position(
 
 @router.get("/peers/{country_code}/comparison")
 def peer_comparison(
-    country_code: str,
+    country_code: Text,
     user: CurrentUser,
     session: SessionDep,
     response: Response,
-    cycle: str | None = None,
+    cycle: Text | None = None,
 ) -> service.PeerComparison:
     """Capability levels side by side; 404 unless both countries consented to each other."""
     response.headers.update(NO_STORE)
@@ -91,11 +92,11 @@ def peer_comparison(
 def members(
     user: CurrentUser,
     session: SessionDep,
-    cycle: str | None = None,
-    region: str | None = None,
-    income_group: str | None = None,
-    status: str | None = None,
-    order: str = "name",
+    cycle: Text | None = None,
+    region: Text | None = None,
+    income_group: Text | None = None,
+    status: Text | None = None,
+    order: Text = "name",
 ) -> service.MembersOverview:
     """Every member's status and progress in a cycle, in name or region order."""
     return service.members_overview(
@@ -120,10 +121,10 @@ def heatmap(
     user: CurrentUser,
     session: SessionDep,
     response: Response,
-    cycle: str | None = None,
-    region: str | None = None,
-    income_group: str | None = None,
-    order: str = "name",
+    cycle: Text | None = None,
+    region: Text | None = None,
+    income_group: Text | None = None,
+    order: Text = "name",
 ) -> service.Heatmap:
     """Capability levels per member for a cycle, rows in name or region order."""
     response.headers.update(NO_STORE)
@@ -136,9 +137,9 @@ def heatmap(
 def distributions(
     user: CurrentUser,
     session: SessionDep,
-    cycle: str | None = None,
-    region: str | None = None,
-    income_group: str | None = None,
+    cycle: Text | None = None,
+    region: Text | None = None,
+    income_group: Text | None = None,
 ) -> service.LevelDistributions:
     """Per capability, how many members are at each level."""
     return service.level_distributions(
@@ -150,8 +151,8 @@ def distributions(
 def trends(
     user: CurrentUser,
     session: SessionDep,
-    region: str | None = None,
-    income_group: str | None = None,
+    region: Text | None = None,
+    income_group: Text | None = None,
 ) -> service.Trends:
     """Counts by status and mean and median overall score, cycle by cycle."""
     return service.trends(session, user=user, region=region, income_group=income_group)
@@ -159,7 +160,7 @@ def trends(
 
 @alliance.get("/aggregates")
 def aggregates(
-    request: Request, user: CurrentUser, session: SessionDep, cycle: str | None = None
+    request: Request, user: CurrentUser, session: SessionDep, cycle: Text | None = None
 ) -> service.AggregateReport:
     """Anonymised aggregates of a cycle, groups below the threshold withheld."""
     return service.alliance_aggregates(session, user=user, cycle=cycle, k=min_group(request))
@@ -167,11 +168,11 @@ def aggregates(
 
 @alliance.get("/aggregates.{file_format}")
 def export_aggregates(
-    file_format: str,
+    file_format: Text,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
-    cycle: str | None = None,
+    cycle: Text | None = None,
 ) -> Response:
     """The aggregates as a CSV or XLSX download (aggregates.csv, aggregates.xlsx)."""
     export = service.export_aggregates(

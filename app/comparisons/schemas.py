@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import StrictBool
+
+from app.core.inputs import InputModel
 
 
-class SharingUpdate(BaseModel):
+class SharingUpdate(InputModel):
     """The coordinator's choice: count the country in anonymised aggregates, or not."""
-
-    model_config = ConfigDict(extra="forbid")
 
     include_in_aggregates: StrictBool

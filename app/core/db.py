@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from app.core.config import DatabaseSettings
+from app.core.db_errors import keep_data_out_of_errors
 
 # One naming convention for every constraint, so migrations name them the same way on
 # SQLite (batch mode) and PostgreSQL.
@@ -82,8 +83,9 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def make_engine(url: str, *, database: DatabaseSettings | None = None, **kwargs: Any) -> Engine:
-    """An engine for url: statement parameters never logged; SQLite gets foreign keys, WAL,
-    a busy timeout and explicit transactions; PostgreSQL a lock time-out."""
+    """An engine for url: statement parameters and stored values never in its errors or
+    logs; SQLite gets foreign keys, WAL, a busy timeout and explicit transactions;
+    PostgreSQL a lock time-out."""
     database = database or DatabaseSettings(url=url)
     lock_timeout_ms = int(database.lock_timeout * 1000)
     # Parameters carry answers, e-mails and password hashes: keep them out of errors and logs.
@@ -96,14 +98,14 @@ def make_engine(url: str, *, database: DatabaseSettings | None = None, **kwargs:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_connect(lock_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
+        return keep_data_out_of_errors(engine)
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", database.pool_size)
     kwargs.setdefault("max_overflow", database.max_overflow)
     kwargs.setdefault("pool_timeout", database.pool_timeout)
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("connect_args", {"options": f"-c lock_timeout={lock_timeout_ms}"})
-    return create_engine(url, **kwargs)
+    return keep_data_out_of_errors(create_engine(url, **kwargs))
 
 
 @dataclass(frozen=True)

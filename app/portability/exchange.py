@@ -14,11 +14,12 @@ from datetime import date
 from itertools import accumulate
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
 from app.assessments.models import ActionStatus, Confidence, Response, Status
 from app.assessments.schemas import MAX_LINKS, MAX_TEXT
 from app.core.errors import Invalid
+from app.core.inputs import MAX_DB_INT, DbInt, InputModel
 
 FORMAT = "gsr-assess/assessment"
 FORMAT_VERSION = 1
@@ -35,11 +36,11 @@ _NOT_A_BRACKET = re.compile(rb"[^\[\]{}]")
 Name = Annotated[str, Field(max_length=200)] | None
 Id = Annotated[str, Field(min_length=1, max_length=60)]
 Level = Annotated[int, Field(ge=0, le=9)]
-Version = Annotated[int, Field(ge=1)]
+Version = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Record(InputModel):
+    """A part of the document: unknown fields refused, every text storable."""
 
 
 class AnswerValue(_Record):
@@ -51,7 +52,7 @@ class AnswerValue(_Record):
     evidence_notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     evidence_links: Annotated[
         list[Annotated[str, Field(max_length=2_000)]], Field(max_length=MAX_LINKS)
-    ] = []
+    ] = Field(default_factory=list)
     confidence: Confidence | None = None
 
     @model_validator(mode="after")
@@ -77,7 +78,7 @@ class AnswerRecord(AnswerValue):
     version: Version
     updated_at: AwareDatetime
     updated_by: Name = None
-    history: list[HistoryEntry] = []
+    history: list[HistoryEntry] = Field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -110,7 +111,7 @@ class ActionItemRecord(_Record):
     origin: Literal["catalogue", "manual"]
     capability_id: Id | None = None
     step_level: Level | None = None
-    action_index: Annotated[int, Field(ge=0)] | None = None
+    action_index: Annotated[int, Field(ge=0, le=MAX_DB_INT)] | None = None
     title: Annotated[str, Field(min_length=1, max_length=300)]
     detail: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     lead_sector: Annotated[str, Field(max_length=60)] | None = None
@@ -119,7 +120,7 @@ class ActionItemRecord(_Record):
     due_date: date | None = None
     status: ActionStatus = ActionStatus.PLANNED
     notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
-    position: int = 0
+    position: DbInt = 0
     edited_by_user: bool = False
     version: Version = 1
     created_at: AwareDatetime
@@ -142,7 +143,7 @@ class AssessmentRecord(_Record):
     ]
     status: Status
     deadline: date | None = None
-    revision: Annotated[int, Field(ge=0)] = 0
+    revision: Annotated[int, Field(ge=0, le=MAX_DB_INT)] = 0
     created_at: AwareDatetime
     updated_at: AwareDatetime
     created_by: Name = None
@@ -174,10 +175,10 @@ class AssessmentDocument(_Record):
     application: Application
     catalogue: CatalogueRef
     assessment: AssessmentRecord
-    answers: list[AnswerRecord] = []
-    targets: list[TargetRecord] = []
-    action_items: list[ActionItemRecord] = []
-    comments: list[CommentRecord] = []
+    answers: list[AnswerRecord] = Field(default_factory=list)
+    targets: list[TargetRecord] = Field(default_factory=list)
+    action_items: list[ActionItemRecord] = Field(default_factory=list)
+    comments: list[CommentRecord] = Field(default_factory=list)
 
 
 def check_shape(text: bytes) -> None:
@@ -213,7 +214,8 @@ def parse_document(raw: bytes | str | dict[str, Any]) -> AssessmentDocument:
             raw = json.loads(raw)
         except (ValueError, RecursionError):
             raise Invalid(
-                "the file is not valid JSON; upload the file exported from gsr-assess unchanged"
+                "the file is not valid JSON; upload the file exported from gsr-assess unchanged",
+                field="file",
             ) from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise Invalid(
@@ -239,5 +241,6 @@ def parse_document(raw: bytes | str | dict[str, Any]) -> AssessmentDocument:
         shown = "; ".join(f"{p['where']}: {p['reason']}" for p in problems[:5])
         raise Invalid(
             f"the file does not follow format version {FORMAT_VERSION}: {shown}",
+            field=problems[0]["where"] if problems else None,
             problems=problems,
         ) from None

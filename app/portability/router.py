@@ -11,11 +11,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from app.accounts.dependencies import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import Invalid
+from app.core.inputs import Id, InputModel, Text
 from app.portability import service
 from app.portability.uploads import Upload, read_upload
 
@@ -62,10 +63,8 @@ def _file_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class ApplyInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    take_workbook_for: Annotated[list[str], Field(max_length=1000)] = []
+class ApplyInput(InputModel):
+    take_workbook_for: Annotated[list[str], Field(max_length=1000)] = Field(default_factory=list)
 
 
 @router.get(
@@ -74,10 +73,10 @@ class ApplyInput(BaseModel):
     responses={200: {"content": {XLSX_TYPE: {}}, "description": "The assessment workbook"}},
 )
 def download_workbook(
-    assessment_id: int,
+    assessment_id: Id,
     user: CurrentUser,
     session: SessionDep,
-    locale: Annotated[str | None, Query(max_length=10)] = None,
+    locale: Annotated[Text | None, Query(max_length=10)] = None,
 ) -> Response:
     """The assessment as an Excel workbook to fill in offline (docs/exchange-format.md)."""
     file_name, content = service.export_workbook(
@@ -92,7 +91,7 @@ def download_workbook(
     openapi_extra=_file_body(XLSX_TYPE, {"type": "string", "format": "binary"}),
 )
 def upload_workbook(
-    assessment_id: int,
+    assessment_id: Id,
     user: CurrentUser,
     session: SessionDep,
     upload: Annotated[Upload, Depends(workbook_upload)],
@@ -110,7 +109,7 @@ def upload_workbook(
 
 @router.get("/{assessment_id}/imports/{import_id}")
 def get_import(
-    assessment_id: int, import_id: int, user: CurrentUser, session: SessionDep
+    assessment_id: Id, import_id: Id, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     pending = service.get_import(
         session, user=user, assessment_id=assessment_id, import_id=import_id
@@ -120,8 +119,8 @@ def get_import(
 
 @router.post("/{assessment_id}/imports/{import_id}/apply")
 def apply_import(
-    assessment_id: int,
-    import_id: int,
+    assessment_id: Id,
+    import_id: Id,
     user: CurrentUser,
     session: SessionDep,
     data: Annotated[ApplyInput | None, Body()] = None,
@@ -139,7 +138,7 @@ def apply_import(
 
 @router.post("/{assessment_id}/imports/{import_id}/cancel")
 def cancel_import(
-    assessment_id: int, import_id: int, user: CurrentUser, session: SessionDep
+    assessment_id: Id, import_id: Id, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     pending = service.cancel_import(
         session, user=user, assessment_id=assessment_id, import_id=import_id
@@ -148,7 +147,7 @@ def cancel_import(
 
 
 @router.get("/{assessment_id}/export.json")
-def export_json(assessment_id: int, user: CurrentUser, session: SessionDep) -> JSONResponse:
+def export_json(assessment_id: Id, user: CurrentUser, session: SessionDep) -> JSONResponse:
     """The whole assessment in the exchange format, to move it to another installation."""
     file_name, document = service.export_json(session, user=user, assessment_id=assessment_id)
     return JSONResponse(

@@ -1115,5 +1115,6 @@ def _check_against_catalogue(document: exchange.AssessmentDocument, catalogue: C
     if problems:
         raise Invalid(
             f"the file does not match catalogue {catalogue.version}: " + "; ".join(problems[:5]),
+            field=problems[0].partition(":")[0],
             problems=problems[:50],
         )

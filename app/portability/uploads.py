@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app.core.errors import Invalid
+from app.core.inputs import check_text, is_ascii_number
 from app.portability.service import TooLarge
 
 # Room for the multipart boundaries and headers around the file itself.
@@ -52,7 +53,7 @@ async def read_upload(
     """
     ceiling = limit + MULTIPART_ALLOWANCE
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > ceiling:
+    if is_ascii_number(declared) and int(declared) > ceiling:
         raise too_large(limit)
 
     async def limited() -> AsyncIterator[bytes]:
@@ -69,7 +70,8 @@ async def read_upload(
         data = b"".join([chunk async for chunk in limited()])
         if len(data) > limit:
             raise too_large(limit)
-        return Upload(data, request.query_params.get("filename", default_name))
+        name = request.query_params.get("filename", default_name)
+        return Upload(data, check_text(name, field="filename"))
     parser = MultiPartParser(request.headers, limited(), max_files=1, max_fields=5)
     try:
         form = await parser.parse()
@@ -83,6 +85,6 @@ async def read_upload(
         data = await upload.read(limit + 1)
         if len(data) > limit:
             raise too_large(limit)
-        return Upload(data, upload.filename or default_name, found)
+        return Upload(data, check_text(upload.filename or default_name, field="file"), found)
     finally:
         await form.close()

@@ -36,6 +36,7 @@ from app.core.clock import utc_today
 from app.core.db import SessionDep
 from app.core.deps import min_group
 from app.core.errors import DomainError, Invalid, NotFound
+from app.core.inputs import Id, Text
 from app.reporting import brief, context
 from app.reporting.pool import RenderError
 from app.reporting.render import ReportKey, ReportRenderer, report_html, stylesheet_digest
@@ -202,7 +203,7 @@ def _audit_report(
 
 @router.get("/{assessment_id}/reports/gap.pdf", response_class=Response, responses=PDF_RESPONSE)
 def gap_report_pdf(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -216,7 +217,7 @@ def gap_report_pdf(
     "/{assessment_id}/reports/action-plan.pdf", response_class=Response, responses=PDF_RESPONSE
 )
 def action_plan_pdf(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -258,7 +259,7 @@ def _preview(
 
 @pages.get("/{assessment_id}/reports/gap", response_class=HTMLResponse)
 def gap_report_page(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -269,7 +270,7 @@ def gap_report_page(
 
 @pages.get("/{assessment_id}/reports/action-plan", response_class=HTMLResponse)
 def action_plan_page(
-    assessment_id: int,
+    assessment_id: Id,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -299,7 +300,7 @@ def membership_brief_pdf(
     user: CurrentUser,
     session: SessionDep,
     cycle: Annotated[
-        str | None,
+        Text | None,
         Query(max_length=40, description="The assessment cycle; by default the latest."),
     ] = None,
     locale: LocaleQuery = None,

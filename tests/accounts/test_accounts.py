@@ -74,7 +74,7 @@ def test_disabling_a_user_ends_sessions_and_tokens(session):
 def test_role_and_country_must_agree(session):
     with pytest.raises(Invalid) as caught:
         new_user(session, role="secretariat", country="XAA")
-    assert caught.value.field == "country"
+    assert caught.value.field == "country_code"
     with pytest.raises(Invalid):
         new_user(session, role="owner")
     with pytest.raises(Invalid) as short:

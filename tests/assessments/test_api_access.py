@@ -148,7 +148,7 @@ def test_user_management_is_for_administrators(world):
         "/api/v1/users",
         {"email": f"x-{world.tag}@example.org", "full_name": "X", "role": "contributor"},
     )
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "country"
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "country_code"
     changed = world.client.patch(
         f"/api/v1/users/{created.json()['id']}",
         json={"is_active": False},

@@ -210,7 +210,9 @@ def test_country_users_get_404_on_every_alliance_endpoint(world):
         for url in ALLIANCE_CALLS:
             response = world.get(who, url)
             assert response.status_code == 404, (who, url, response.text)
-            assert response.json() == {"error": {"code": "not_found", "message": "not found"}}
+            assert response.json() == {
+                "error": {"code": "not_found", "message": "not found", "fields": []}
+            }
 
 
 def test_no_endpoint_shows_a_country_another_countrys_levels_without_mutual_consent(world):

@@ -161,7 +161,9 @@ def test_country_users_get_404_and_no_brief(fresh):
         ):
             answer = fresh.get(who, url)
             assert answer.status_code == 404, (who, url)
-            assert answer.json() == {"error": {"code": "not_found", "message": "not found"}}
+            assert answer.json() == {
+                "error": {"code": "not_found", "message": "not found", "fields": []}
+            }
     assert fresh.client.get(BRIEF).status_code == 401
     assert fresh.renderer.stats.renders == 0
     assert not list(fresh.renderer.cache.directory.glob("*"))

@@ -14,6 +14,7 @@ from app.core import i18n
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Id
 from app.countries.models import Country
 from app.web.pages.common import CheckedForm, PageUser, redirect, render, text_field
 
@@ -23,7 +24,7 @@ USER_MESSAGES = {
     "email": _("Enter a valid e-mail address that no other user has."),
     "full_name": _("Enter a name of 1 to 200 characters."),
     "role": _("Choose a role from the list."),
-    "country": _(
+    "country_code": _(
         "A national role needs a valid three-letter country code; alliance roles have none."
     ),
     "password": _("The password needs at least 10 characters."),
@@ -90,7 +91,7 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(user: PageUser, form: CheckedForm, session: SessionDep, token_id: int) -> Response:
+def revoke_token(user: PageUser, form: CheckedForm, session: SessionDep, token_id: Id) -> Response:
     accounts.revoke_api_token(session, user=user, token_id=token_id)
     return redirect("/account?revoked=1")
 
@@ -195,7 +196,7 @@ def create_user(
 
 @router.post("/admin/users/{user_id}/role")
 def change_role(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: Id
 ) -> Response:
     member = accounts.get_user(session, user_id, actor=user)
     try:
@@ -222,7 +223,7 @@ def change_role(
 
 @router.post("/admin/users/{user_id}/active")
 def set_active(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: Id
 ) -> Response:
     member = accounts.get_user(session, user_id, actor=user)
     try:

@@ -29,6 +29,7 @@ from app.core.db import SessionDep
 from app.core.deps import min_group
 from app.core.errors import NotFound
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Text
 from app.countries.service import INCOME_GROUPS, REGIONS
 from app.web.pages.common import STATUS_LABELS, PageUser, locale_of, render
 
@@ -189,11 +190,11 @@ def members(
     request: Request,
     user: AllianceUser,
     session: SessionDep,
-    cycle: str = "",
-    region: str = "",
-    income_group: str = "",
-    status: str = "",
-    order: str = "",
+    cycle: Text = "",
+    region: Text = "",
+    income_group: Text = "",
+    status: Text = "",
+    order: Text = "",
 ) -> Response:
     overview = comparisons.members_overview(
         session,
@@ -245,10 +246,10 @@ def heatmap(
     request: Request,
     user: AllianceUser,
     session: SessionDep,
-    cycle: str = "",
-    region: str = "",
-    income_group: str = "",
-    order: str = "",
+    cycle: Text = "",
+    region: Text = "",
+    income_group: Text = "",
+    order: Text = "",
 ) -> Response:
     data = comparisons.heatmap(
         session,
@@ -358,9 +359,9 @@ def distributions(
     request: Request,
     user: AllianceUser,
     session: SessionDep,
-    cycle: str = "",
-    region: str = "",
-    income_group: str = "",
+    cycle: Text = "",
+    region: Text = "",
+    income_group: Text = "",
 ) -> Response:
     data = comparisons.level_distributions(
         session,
@@ -482,8 +483,8 @@ def trends(
     request: Request,
     user: AllianceUser,
     session: SessionDep,
-    region: str = "",
-    income_group: str = "",
+    region: Text = "",
+    income_group: Text = "",
 ) -> Response:
     data = comparisons.trends(
         session, user=user, region=chosen(region), income_group=chosen(income_group)
@@ -531,7 +532,7 @@ def aggregate_rows(words: Wording, report: comparisons.AggregateReport, group) -
 
 @router.get("/alliance/aggregates")
 def aggregates_page(
-    request: Request, user: AllianceUser, session: SessionDep, cycle: str = ""
+    request: Request, user: AllianceUser, session: SessionDep, cycle: Text = ""
 ) -> Response:
     report = comparisons.alliance_aggregates(
         session, user=user, cycle=chosen(cycle), k=min_group(request)

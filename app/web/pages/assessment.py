@@ -18,6 +18,7 @@ from app.core.clock import latest_today, utc_today
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Id, form_int
 from app.portability import permissions as portability_permissions
 from app.portability import service as portability
 from app.portability.models import PendingImport
@@ -115,13 +116,14 @@ def import_result(
     session, user: User, assessment_id: int, import_id: str | None
 ) -> dict[str, Any] | None:
     """What the overview says after a workbook upload was applied or cancelled."""
-    if not import_id or not import_id.isdigit() or len(import_id) > 12:
+    if not import_id:
         return None
     try:
+        number = form_int(import_id, field="import")
         pending = portability.get_import(
-            session, user=user, assessment_id=assessment_id, import_id=int(import_id)
+            session, user=user, assessment_id=assessment_id, import_id=number
         )
-    except NotFound:
+    except (Invalid, NotFound):
         return None
     if pending.status == "pending":
         return None
@@ -129,25 +131,23 @@ def import_result(
 
 
 @router.get("/assessments/{assessment_id}")
-def overview(request: Request, user: PageUser, session: SessionDep, assessment_id: int) -> Response:
+def overview(request: Request, user: PageUser, session: SessionDep, assessment_id: Id) -> Response:
     return overview_page(request, session, user, assessment_id)
 
 
 @router.post("/assessments/{assessment_id}/assignments")
 def assign(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
 ) -> Response:
     contributor = text_field(form, "user_id")
     area_id = text_field(form, "area_id")
     try:
-        if not contributor.isdigit():
-            raise Invalid("choose a contributor", field="user_id")
         assessments.assign_area(
             session,
             user=user,
             assessment_id=assessment_id,
             area_id=area_id,
-            contributor_id=int(contributor),
+            contributor_id=form_int(contributor, field="user_id", minimum=1),
         )
     except Invalid:
         return overview_page(
@@ -163,7 +163,7 @@ def assign(
 
 @router.post("/assessments/{assessment_id}/assignments/{assignment_id}/delete")
 def unassign(
-    user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int, assignment_id: int
+    user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id, assignment_id: Id
 ) -> Response:
     assessments.unassign_area(
         session, user=user, assessment_id=assessment_id, assignment_id=assignment_id
@@ -173,7 +173,7 @@ def unassign(
 
 @router.post("/assessments/{assessment_id}/targets")
 def set_targets(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
 ) -> Response:
     """Set every target the form changed (one select per capability)."""
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
@@ -185,10 +185,13 @@ def set_targets(
         value = text_field(form, f"target-{capability.id}").strip()
         if not value:
             continue
-        if not value.isdigit():
+        try:
+            level = form_int(value, field=f"target-{capability.id}")
+        except Invalid:
             errors[f"target-{capability.id}"] = TARGET_MESSAGE
-        elif capability.id not in current or current[capability.id].level != int(value):
-            wanted[capability.id] = int(value)
+            continue
+        if capability.id not in current or current[capability.id].level != level:
+            wanted[capability.id] = level
     if errors:
         return overview_page(request, session, user, assessment_id, errors=errors, status_code=422)
     for capability_id, level in wanted.items():
@@ -212,7 +215,7 @@ def set_targets(
 
 @router.post("/assessments/{assessment_id}/return")
 def return_for_changes(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
 ) -> Response:
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = assessments.catalogue_of(session, assessment)
@@ -242,9 +245,7 @@ def return_for_changes(
 
 
 @router.post("/assessments/{assessment_id}/validate")
-def validate(
-    user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
-) -> Response:
+def validate(user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id) -> Response:
     assessments.validate(session, user=user, assessment_id=assessment_id)
     return redirect(f"/assessments/{assessment_id}?saved=1")
 
@@ -303,14 +304,14 @@ def _submit_page(
 
 @router.get("/assessments/{assessment_id}/submit")
 def submit_page(
-    request: Request, user: PageUser, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, session: SessionDep, assessment_id: Id
 ) -> Response:
     return _submit_page(request, session, user, assessment_id)
 
 
 @router.post("/assessments/{assessment_id}/submit")
 def submit(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
 ) -> Response:
     values = {
         "name": text_field(form, "name").strip(),

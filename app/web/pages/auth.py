@@ -10,6 +10,7 @@ from app.accounts.dependencies import SESSION_COOKIE
 from app.core.db import SessionDep
 from app.core.errors import Invalid, Throttled
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Text
 from app.core.security import new_token, same
 from app.web.pages.common import (
     CheckedForm,
@@ -56,7 +57,7 @@ def _login_form(
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:
+def login_page(request: Request, next: Text | None = None) -> Response:
     return _login_form(request, next_path=local_path(next))
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from app.accounts import permissions as account_permissions
 from app.accounts.dependencies import CurrentUser, verify_csrf
@@ -26,6 +27,7 @@ from app.core import i18n
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Throttled
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import check_form
 from app.countries.models import Country
 
 WEB_DIR = Path(__file__).resolve().parents[1]
@@ -169,8 +171,11 @@ PageUser = Annotated[User, Depends(page_user)]
 
 
 async def posted_form(request: Request) -> FormData:
-    """The posted form, read before a page function runs in the thread pool."""
-    return await request.form()
+    """The posted form, read before a page function runs in the thread pool; refused if
+    any field holds what cannot be stored."""
+    form = await request.form()
+    check_form(form.multi_items())
+    return form
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
@@ -181,6 +186,7 @@ async def checked_form(request: Request, user: PageUser) -> FormData:
     form = await request.form()
     token = form.get("csrf_token")
     verify_csrf(request, token if isinstance(token, str) else None)
+    check_form(form.multi_items())
     return form
 
 
@@ -271,13 +277,15 @@ def render_error(
         title, detail = _("Too many attempts"), _("Wait a few minutes and try again.")
         if "retry_after" in exc.details:
             headers["Retry-After"] = str(exc.details["retry_after"])
-    elif fields is not None or isinstance(exc, Invalid) or status == 422:
+    elif fields is not None or isinstance(exc, Invalid) or status in (400, 413, 415, 422):
         title, detail = _("Some of what you sent could not be accepted"), None
     elif status == 405:
         title, detail = _("This address does not accept that request"), None
     else:
         title, detail = _("Something went wrong"), None
     reason = exc.message if isinstance(exc, DomainError) and not isinstance(exc, NotFound) else ""
+    if isinstance(exc, HTTPException) and status in (400, 413, 415) and isinstance(exc.detail, str):
+        reason = exc.detail  # the body parser's own words, e.g. a field over the size limit
     if fields is None and isinstance(exc, Invalid) and exc.field:
         fields = [{"field": exc.field, "reason": exc.message}]
         reason = ""

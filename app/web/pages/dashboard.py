@@ -14,6 +14,7 @@ from app.core.clock import utc_today
 from app.core.db import SessionDep
 from app.core.errors import Invalid
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import PageNumber
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
@@ -75,7 +76,9 @@ def _dashboard(
 
 
 @router.get("/")
-def dashboard(request: Request, user: PageUser, session: SessionDep, page: int = 1) -> Response:
+def dashboard(
+    request: Request, user: PageUser, session: SessionDep, page: PageNumber = 1
+) -> Response:
     return _dashboard(request, session, user, page=max(1, page))
 
 

@@ -27,6 +27,7 @@ from app.core.clock import utc_today
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Id, form_int
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
@@ -277,14 +278,14 @@ def plan_page(
 
 @router.get("/assessments/{assessment_id}/action-plan")
 def action_plan(
-    request: Request, user: PageUser, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, session: SessionDep, assessment_id: Id
 ) -> Response:
     return plan_page(request, session, user, assessment_id)
 
 
 @router.post("/assessments/{assessment_id}/action-plan/draft")
 def draft(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
 ) -> Response:
     plans.draft_plan(session, user=user, assessment_id=assessment_id, locale=locale_of(request))
     return redirect(f"{plan_url(assessment_id)}?drafted=1")
@@ -312,16 +313,15 @@ def edit_item(
     user: PageUser,
     form: CheckedForm,
     session: SessionDep,
-    assessment_id: int,
-    item_id: int,
+    assessment_id: Id,
+    item_id: Id,
 ) -> Response:
     """Save an item's owner, due date, status and notes; a stale version changes nothing."""
     plans.plan_to_change(session, user=user, assessment_id=assessment_id)
     items = plans.plan_items(session, user=user, assessment_id=assessment_id)
     item = _find(items, item_id)
     values = _edit_values(form)
-    version_text = text_field(form, "version").strip()
-    version = int(version_text) if version_text.isdigit() and len(version_text) < 10 else 0
+    version = form_int(text_field(form, "version"), field="version", default=0)
     saved = item_values(item)
     try:
         data = ActionItemUpdate.model_validate(
@@ -369,7 +369,7 @@ def _add_values(form) -> dict[str, str]:
 
 @router.post("/assessments/{assessment_id}/action-plan/items")
 def add_item(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
 ) -> Response:
     """Add an action by hand, at the end of the plan."""
     assessment = plans.plan_to_change(session, user=user, assessment_id=assessment_id)
@@ -410,7 +410,7 @@ def add_item(
 
 @router.post("/assessments/{assessment_id}/action-plan/items/{item_id}/delete")
 def delete_item(
-    user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: int, item_id: int
+    user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id, item_id: Id
 ) -> Response:
     plans.delete_item(session, user=user, assessment_id=assessment_id, item_id=item_id)
     return redirect(f"{plan_url(assessment_id)}?deleted=1")

@@ -23,6 +23,7 @@ from app.catalogue.schema import Catalogue
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Id, Text, form_int
 from app.web.pages.common import (
     CONFIDENCE_LABELS,
     RESPONSE_LABELS,
@@ -109,8 +110,8 @@ def answer_input(values: dict[str, str], version: int) -> AnswerInput:
     choice = values["answer"]
     response: str | None
     level: int | None = None
-    if choice.isdigit() and len(choice) <= 2:
-        response, level = "level", int(choice)
+    if choice[:1].isdigit():  # a level, or digits the level rules refuse ('²', '12345')
+        response, level = "level", form_int(choice, field="answer", maximum=99)
     else:
         response = choice or None
     return AnswerInput.model_validate(
@@ -331,9 +332,9 @@ def capability(
     request: Request,
     user: PageUser,
     session: SessionDep,
-    assessment_id: int,
-    area_id: str,
-    capability_id: str,
+    assessment_id: Id,
+    area_id: Text,
+    capability_id: Text,
 ) -> Response:
     return capability_page(
         request,
@@ -351,10 +352,10 @@ def save_indicator(
     user: PageUser,
     form: CheckedForm,
     session: SessionDep,
-    assessment_id: int,
-    area_id: str,
-    capability_id: str,
-    indicator_id: str,
+    assessment_id: Id,
+    area_id: Text,
+    capability_id: Text,
+    indicator_id: Text,
 ) -> Response:
     """Save one answer from the plain form; on a conflict show both versions side by side."""
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
@@ -362,8 +363,7 @@ def save_indicator(
     area, capability_def = locate(catalogue, area_id, capability_id)
     indicator = _indicator(capability_def, indicator_id)
     values = submitted_values(form)
-    version_text = text_field(form, "version").strip()
-    version = int(version_text) if version_text.isdigit() else 0
+    version = form_int(text_field(form, "version"), field="version", default=0)
     page = {
         "assessment_id": assessment.id,
         "area_id": area.id,
@@ -455,10 +455,10 @@ def add_comment(
     user: PageUser,
     form: CheckedForm,
     session: SessionDep,
-    assessment_id: int,
-    area_id: str,
-    capability_id: str,
-    indicator_id: str,
+    assessment_id: Id,
+    area_id: Text,
+    capability_id: Text,
+    indicator_id: Text,
 ) -> Response:
     assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = assessments.catalogue_of(session, assessment)

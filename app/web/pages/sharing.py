@@ -17,6 +17,7 @@ from app.core.db import SessionDep
 from app.core.deps import min_group
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Id, Text
 from app.countries import service as country_service
 from app.countries.models import Country
 from app.web.pages.alliance import (
@@ -121,7 +122,7 @@ def give_consent(
 
 @router.post("/sharing/peers/{country_code}/withdraw")
 def withdraw_consent(
-    user: PageUser, form: CheckedForm, session: SessionDep, country_code: str
+    user: PageUser, form: CheckedForm, session: SessionDep, country_code: Text
 ) -> Response:
     comparisons.withdraw_consent(session, user=user, country_code=country_code)
     return redirect("/sharing?withdrawn=1#peers")
@@ -131,7 +132,7 @@ def withdraw_consent(
 
 
 @router.get("/assessments/{assessment_id}/position")
-def position(request: Request, user: PageUser, session: SessionDep, assessment_id: int) -> Response:
+def position(request: Request, user: PageUser, session: SessionDep, assessment_id: Id) -> Response:
     found = comparisons.position(
         session, user=user, assessment_id=assessment_id, k=min_group(request)
     )
@@ -168,7 +169,7 @@ def position(request: Request, user: PageUser, session: SessionDep, assessment_i
 
 @router.get("/peers/{country_code}")
 def peer(
-    request: Request, user: PageUser, session: SessionDep, country_code: str, cycle: str = ""
+    request: Request, user: PageUser, session: SessionDep, country_code: Text, cycle: Text = ""
 ) -> Response:
     comparison = comparisons.peer_comparison(
         session, user=user, country_code=country_code, cycle=cycle.strip() or None

@@ -23,6 +23,7 @@ from app.catalogue.schema import Catalogue
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Invalid
 from app.core.i18n import lazy_gettext as _
+from app.core.inputs import Id, check_text
 from app.portability import service as portability
 from app.portability.service import TooLarge
 from app.portability.uploads import read_upload
@@ -110,13 +111,14 @@ def upload_workbook(
     user: PageUser,
     upload: WorkbookForm,
     session: SessionDep,
-    assessment_id: int,
+    assessment_id: Id,
 ) -> Response:
     """Read a filled workbook into a preview; a file that cannot be used changes nothing."""
     assessments.get_assessment(session, user=user, assessment_id=assessment_id)
     # A file refused for its size was not read, token included; refusing it changes nothing.
     if not upload.too_large:
         verify_csrf(request, upload.token)
+        check_text(upload.file_name, field="file")
     error, status = upload.error, upload.status
     if error is None and not upload.file_name:
         error = _("Choose the workbook file to upload.")
@@ -303,7 +305,7 @@ def preview_page(
 
 @router.get("/assessments/{assessment_id}/imports/{import_id}")
 def preview(
-    request: Request, user: PageUser, session: SessionDep, assessment_id: int, import_id: int
+    request: Request, user: PageUser, session: SessionDep, assessment_id: Id, import_id: Id
 ) -> Response:
     return preview_page(request, session, user, assessment_id, import_id)
 
@@ -314,8 +316,8 @@ def apply(
     user: PageUser,
     form: CheckedForm,
     session: SessionDep,
-    assessment_id: int,
-    import_id: int,
+    assessment_id: Id,
+    import_id: Id,
 ) -> Response:
     """Save the upload's changes, and the workbook's value where the user chose it."""
     chosen = [value for value in form.getlist("take") if isinstance(value, str)][:1000]
@@ -346,8 +348,8 @@ def cancel(
     user: PageUser,
     form: CheckedForm,
     session: SessionDep,
-    assessment_id: int,
-    import_id: int,
+    assessment_id: Id,
+    import_id: Id,
 ) -> Response:
     try:
         portability.cancel_import(
