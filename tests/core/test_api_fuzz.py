@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation.modes import GenerationMode
 
+from tests.api_world import make_world
+
 EXAMPLES_PER_MODE = 4
 BASE_URL = "http://testserver"
 
@@ -80,8 +82,10 @@ def send(client, case, headers: dict[str, str]):
 
 
 @pytest.fixture
-def fuzz_world(world):
-    """The world's users and an assessment of the coordinator's country to aim at."""
+def fuzz_world(app_client):
+    """People of its own (the fuzzer may revoke their tokens or disable them) and an
+    assessment of the coordinator's country to aim at."""
+    world = make_world(app_client)
     created = world.post(
         "coordinator",
         "/api/v1/assessments",
