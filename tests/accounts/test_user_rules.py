@@ -8,6 +8,13 @@ from sqlalchemy import select, update
 from app.accounts import service
 from app.accounts.models import User
 from app.core.errors import Forbidden
+from tests.api_world import make_world
+
+
+@pytest.fixture
+def world(app_client):
+    """People of this module's own: its tests disable and demote them."""
+    return make_world(app_client)
 
 
 def patch(world, who: str, user_id: int, body: dict):

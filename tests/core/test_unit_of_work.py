@@ -45,7 +45,8 @@ def _last_used(client, token_prefix: str):
         return session.scalar(select(ApiToken.last_used_at).where(ApiToken.prefix == token_prefix))
 
 
-def test_last_use_is_recorded_after_the_answer_at_most_once_per_interval(world):
+def test_last_use_is_recorded_after_the_answer_at_most_once_per_interval(app_client):
+    world = make_world(app_client)  # tokens never used before
     prefix = world.tokens["viewer"][:10]
     client = world.client
     assert world.get("viewer", "/api/v1/me").status_code == 200
