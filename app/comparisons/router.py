@@ -6,27 +6,17 @@ Thin: every rule lives in app/comparisons/service.py. Everything under /alliance
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Request, Response
 
-from app.accounts.dependencies import CurrentUser, current_user
-from app.accounts.models import User
-from app.comparisons import permissions, service
+from app.accounts.dependencies import CurrentUser
+from app.comparisons import service
+from app.comparisons.dependencies import require_alliance
 from app.comparisons.schemas import SharingUpdate
 from app.core.db import SessionDep
 from app.core.deps import min_group
-from app.core.errors import NotFound
 from app.core.inputs import Id, Text
 
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def require_alliance(user: Annotated[User, Depends(current_user)]) -> User:
-    """Alliance staff only; anyone else gets 404, as if the page did not exist."""
-    if not permissions.can_compare_countries(user):
-        raise NotFound("not found")
-    return user
 
 
 router = APIRouter(tags=["comparisons"])

@@ -30,7 +30,7 @@ from app.assessments import service as assessment_service
 from app.assessments.models import Assessment
 from app.audit import service as audit
 from app.comparisons import service as comparisons
-from app.comparisons.router import require_alliance
+from app.comparisons.dependencies import require_alliance
 from app.core import i18n
 from app.core.clock import utc_today
 from app.core.db import SessionDep

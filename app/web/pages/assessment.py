@@ -3,25 +3,20 @@ the action plan's progress, offline work and reports; and the coordinator's sign
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.accounts.models import User
-from app.actionplan import service as plans
 from app.assessments import permissions
 from app.assessments import service as assessments
-from app.assessments.schemas import MAX_COMMENT, SignOff
+from app.assessments.schemas import SignOff
 from app.core.clock import latest_today, utc_today
 from app.core.db import SessionDep
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Invalid
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id, form_int
-from app.portability import permissions as portability_permissions
-from app.portability import service as portability
-from app.portability.models import PendingImport
+from app.web.overview import overview_page
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
@@ -41,93 +36,6 @@ TARGET_MESSAGE = _("Choose a level from the list.")
 REVIEW_MESSAGE = _(
     "Write at least one comment (at most 5,000 characters each) saying what to change."
 )
-
-
-def overview_page(
-    request: Request,
-    session,
-    user: User,
-    assessment_id: int,
-    *,
-    errors: dict | None = None,
-    review_input: dict | None = None,
-    status_code: int = 200,
-) -> Response:
-    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
-    catalogue = assessments.catalogue_of(session, assessment)
-    answers = assessments.answers_of(session, assessment)
-    mine = assessments.editable_areas(session, assessment=assessment, user=user)
-    can_assign = permissions.can_assign_areas(user, assessment)
-    assigned: dict[str, list] = {area.id: [] for area in catalogue.areas}
-    for assignment, member in assessments.assignments_of(session, assessment):
-        assigned.setdefault(assignment.area_id, []).append((assignment, member))
-    comments = assessments.comments_of(session, assessment)
-    plan = plans.plans_progress(session, [assessment.id])[assessment.id]
-    return render(
-        request,
-        "assessment.html",
-        {
-            "assessment": assessment,
-            "catalogue": catalogue,
-            "progress": assessments.progress(catalogue, assessments.confirmed(answers)),
-            "to_confirm": sum(1 for answer in answers.values() if answer.carried_over),
-            "assigned": assigned,
-            "contributors": assessments.country_contributors(session, assessment)
-            if can_assign
-            else [],
-            "mine": mine,
-            "targets": assessments.targets_of(session, assessment),
-            "review_comments": [c for c in comments if c[0].kind == "review"],
-            # What the page offers comes from the predicates the services refuse with.
-            "can_assign": can_assign,
-            "can_set_targets": permissions.can_set_targets(user, assessment),
-            "can_submit": permissions.can_submit(user, assessment),
-            "can_review": permissions.can_review(user, assessment),
-            "can_upload_workbook": permissions.can_edit_answers(user, assessment, mine),
-            "editable_status": permissions.is_editable(assessment),
-            "max_comment": MAX_COMMENT,
-            "errors": errors or {},
-            "review_input": review_input or {},
-            "plan": plan,
-            "can_export_json": portability_permissions.can_export_json(user, assessment),
-            "imported": import_result(
-                session, user, assessment.id, request.query_params.get("import")
-            ),
-            "message": _("Saved.") if request.query_params.get("saved") else None,
-        },
-        status_code=status_code,
-    )
-
-
-def applied_counts(pending: PendingImport) -> dict[str, int]:
-    """How many answers and targets an applied workbook upload changed."""
-    preview = pending.preview
-    taken = set((preview.get("decision") or {}).get("taken_from_workbook", []))
-    entries = list(preview.get("changes", [])) + [
-        conflict for conflict in preview.get("conflicts", []) if conflict["key"] in taken
-    ]
-    return {
-        "answers": sum(1 for entry in entries if entry["kind"] == "answer"),
-        "targets": sum(1 for entry in entries if entry["kind"] == "target"),
-    }
-
-
-def import_result(
-    session, user: User, assessment_id: int, import_id: str | None
-) -> dict[str, Any] | None:
-    """What the overview says after a workbook upload was applied or cancelled."""
-    if not import_id:
-        return None
-    try:
-        number = form_int(import_id, field="import")
-        pending = portability.get_import(
-            session, user=user, assessment_id=assessment_id, import_id=number
-        )
-    except (Invalid, NotFound):
-        return None
-    if pending.status == "pending":
-        return None
-    return {"status": pending.status, **applied_counts(pending)}
 
 
 @router.get("/assessments/{assessment_id}")

@@ -24,9 +24,8 @@ from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id, Text, form_int
+from app.web.answers import describe
 from app.web.pages.common import (
-    CONFIDENCE_LABELS,
-    RESPONSE_LABELS,
     CheckedForm,
     PageUser,
     locale_of,
@@ -177,30 +176,6 @@ def answer_errors(exc: ValidationError) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- describing answers
-
-
-def describe_choice(content: dict | None, catalogue: Catalogue, locale: str):
-    """How an answer's response reads: 'Level 2 · Developing', 'Not applicable', ..."""
-    if not content or not content.get("response"):
-        return _("No answer")
-    if content["response"] == "level" and content.get("level") is not None:
-        level = content["level"]
-        name = catalogue.level_name(level, locale) if level <= catalogue.max_level else str(level)
-        return _("Level %(level)s · %(name)s", level=level, name=name)
-    return RESPONSE_LABELS.get(content["response"], content["response"])
-
-
-def describe(content: dict | None, catalogue: Catalogue, locale: str) -> dict[str, Any]:
-    """Every field of an answer as text to show."""
-    content = content or {}
-    confidence = content.get("confidence")
-    return {
-        "answer": describe_choice(content, catalogue, locale),
-        "justification": content.get("justification") or "",
-        "evidence_notes": content.get("evidence_notes") or "",
-        "evidence_links": list(content.get("evidence_links") or []),
-        "confidence": CONFIDENCE_LABELS.get(confidence, "") if confidence else "",
-    }
 
 
 def _shorten(value: Any) -> Any:

@@ -20,7 +20,7 @@ from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id, Text
 from app.countries import service as country_service
 from app.countries.models import Country
-from app.web.pages.alliance import (
+from app.web.figures import (
     GROUP_LABELS,
     REGION_LABELS,
     number_formatter,

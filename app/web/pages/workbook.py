@@ -27,9 +27,9 @@ from app.core.inputs import Id, check_text
 from app.portability import service as portability
 from app.portability.service import TooLarge
 from app.portability.uploads import read_upload
-from app.web.pages.assessment import applied_counts, overview_page
+from app.web.answers import describe
+from app.web.overview import applied_counts, overview_page
 from app.web.pages.common import CheckedForm, PageUser, locale_of, redirect, render
-from app.web.pages.questionnaire import describe
 
 router = APIRouter()
 
