@@ -46,6 +46,11 @@ def unstorable_reason(text: str) -> str | None:
     )
 
 
+def replace_unstorable(text: str, replacement: str = "\ufffd") -> str:
+    """text with every character that cannot be stored replaced (its length kept)."""
+    return _UNSTORABLE.sub(replacement, text)
+
+
 def _check_storable(text: str) -> str:
     reason = unstorable_reason(text)
     if reason is not None:

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Collection
 from io import BytesIO
 from posixpath import dirname, join, normpath
+from typing import Any
 from xml.etree import ElementTree
 
 from app.core.errors import Invalid
@@ -59,6 +60,9 @@ class BadFile(Invalid):
     """The uploaded file cannot be used; the message says why and what to do instead."""
 
     code = "bad_file"
+
+    def __init__(self, message: str, *, field: str | None = "file", **details: Any):
+        super().__init__(message, field=field, **details)
 
 
 def _too_big(what: str, limit: int) -> BadFile:

@@ -38,6 +38,7 @@ from app.catalogue.models import CatalogueVersion
 from app.catalogue.schema import Catalogue
 from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from app.core.inputs import replace_unstorable
 from app.countries import service as country_service
 from app.portability import exchange, permissions
 from app.portability import workbook as wb
@@ -641,6 +642,26 @@ def apply_import(
     return pending
 
 
+def _answer_input(version: int, value: dict[str, Any]) -> AnswerInput:
+    """The answer a workbook change saves, validated as any input is.
+
+    A workbook cannot carry characters that cannot be stored, so any such text here is what
+    the answer already held (saved before inputs were checked) and left as it was: it is
+    checked with those characters replaced, then kept exactly as stored.
+    """
+    legacy = {
+        name: text
+        for name, text in value.items()
+        if isinstance(text, str) and replace_unstorable(text) != text
+    }
+    if not legacy:
+        return AnswerInput(version=version, **value)
+    checked = AnswerInput(
+        version=version, **{**value, **{n: replace_unstorable(t) for n, t in legacy.items()}}
+    )
+    return checked.model_copy(update=legacy)
+
+
 def _apply_one(
     session: Session,
     user: User,
@@ -658,7 +679,7 @@ def _apply_one(
             assessment_id=assessment.id,
             capability_id=entry["capability_id"],
             indicator_id=entry["indicator_id"],
-            data=AnswerInput(version=version, **value),
+            data=_answer_input(version, value),
             source="workbook",
         )
         return
