@@ -17,5 +17,7 @@ class CatalogueVersion(Base):
     catalogue_key: Mapped[str] = mapped_column(String(40))
     version: Mapped[str] = mapped_column(String(40))
     content_hash: Mapped[str] = mapped_column(String(80), index=True)
-    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Large, and only read when a version is first rebuilt in a process (see
+    # catalogue_for_version): never loaded with the rows that name a version.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
