@@ -81,11 +81,13 @@ def assigned_areas(session: Session, *, assessment: Assessment, user: User) -> s
 
 def editable_areas(session: Session, *, assessment: Assessment, user: User) -> set[str]:
     """The areas whose answers user may change now (empty when read-only)."""
+    # Only a contributor's areas depend on assignments: nobody else needs the query.
+    contributes = user.role == Role.CONTRIBUTOR and user.country_id == assessment.country_id
     return permissions.editable_areas(
         user,
         assessment,
         areas=[area.id for area in catalogue_of(session, assessment).areas],
-        assigned=assigned_areas(session, assessment=assessment, user=user),
+        assigned=assigned_areas(session, assessment=assessment, user=user) if contributes else (),
     )
 
 
