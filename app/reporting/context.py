@@ -35,6 +35,7 @@ from app.comparisons.aggregates import (
 from app.core.errors import NotFound
 from app.core.i18n import direction
 from app.core.i18n import gettext as _
+from app.countries.labels import INCOME_LABELS, REGION_LABELS
 from app.reporting import charts
 from app.reporting.render import ReportKey, fingerprint, format_number, key_extra, language
 from app.scoring import (
@@ -348,28 +349,12 @@ def published_cell(group: GroupAggregate, kind: str, measure_id: str) -> Cell:
 
 def region_label(region: str) -> str:
     """A World Bank region in the active language."""
-    labels = {
-        "East Asia and Pacific": _("East Asia and Pacific"),
-        "Europe and Central Asia": _("Europe and Central Asia"),
-        "Latin America and the Caribbean": _("Latin America and the Caribbean"),
-        "Middle East and North Africa": _("Middle East and North Africa"),
-        "North America": _("North America"),
-        "South Asia": _("South Asia"),
-        "Sub-Saharan Africa": _("Sub-Saharan Africa"),
-    }
-    return labels.get(region, region)
+    return str(REGION_LABELS.get(region, region))
 
 
 def income_group_label(group: str) -> str:
     """A World Bank income group in the active language."""
-    labels = {
-        "Low income": _("Low income"),
-        "Lower-middle income": _("Lower-middle income"),
-        "Upper-middle income": _("Upper-middle income"),
-        "High income": _("High income"),
-        "Not classified": _("Not classified"),
-    }
-    return labels.get(group, group)
+    return str(INCOME_LABELS.get(group, group))
 
 
 def withheld_text(k: int) -> str:

@@ -13,24 +13,9 @@ from fastapi import Request
 from app.catalogue.schema import Catalogue
 from app.comparisons.aggregates import ALL_MEMBERS
 from app.core.i18n import lazy_gettext as _
+from app.countries.labels import INCOME_LABELS, REGION_LABELS
 from app.web.pages.common import locale_of
 
-REGION_LABELS = {
-    "East Asia and Pacific": _("East Asia and Pacific"),
-    "Europe and Central Asia": _("Europe and Central Asia"),
-    "Latin America and the Caribbean": _("Latin America and the Caribbean"),
-    "Middle East and North Africa": _("Middle East and North Africa"),
-    "North America": _("North America"),
-    "South Asia": _("South Asia"),
-    "Sub-Saharan Africa": _("Sub-Saharan Africa"),
-}
-INCOME_LABELS = {
-    "Low income": _("Low income"),
-    "Lower-middle income": _("Lower-middle income"),
-    "Upper-middle income": _("Upper-middle income"),
-    "High income": _("High income"),
-    "Not classified": _("Not classified"),
-}
 GROUP_LABELS = {ALL_MEMBERS: _("All contributing members"), **REGION_LABELS, **INCOME_LABELS}
 SHADES = 4  # the heatmap's shades, lightest (0) to darkest (4), whatever the scale's top
 

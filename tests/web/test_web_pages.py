@@ -811,6 +811,7 @@ def test_the_message_catalogue_template_is_up_to_date(tmp_path):
             "the gsr-assess authors",
             "app/web",
             "app/reporting",
+            "app/countries",
             "reports",
         ],
         cwd=PROJECT_ROOT,
