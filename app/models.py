@@ -1,6 +1,14 @@
 """Every table, imported in one place for Alembic and for create-all in tools."""
 
-from app.accounts.models import ApiToken, LoginAttempt, User, UserSession
+from app.accounts.models import (
+    AccountLink,
+    ApiToken,
+    LoginAttempt,
+    LoginChallenge,
+    RecoveryCode,
+    User,
+    UserSession,
+)
 from app.assessments.models import (
     ActionItem,
     Answer,
@@ -15,9 +23,11 @@ from app.catalogue.models import CatalogueVersion
 from app.comparisons.models import PeerConsent, SharingSettings
 from app.core.db import Base
 from app.countries.models import Country
+from app.mail.models import OutboxMessage
 from app.portability.models import PendingImport
 
 __all__ = [
+    "AccountLink",
     "ActionItem",
     "Answer",
     "AnswerChange",
@@ -30,8 +40,11 @@ __all__ = [
     "Comment",
     "Country",
     "LoginAttempt",
+    "LoginChallenge",
+    "OutboxMessage",
     "PeerConsent",
     "PendingImport",
+    "RecoveryCode",
     "SharingSettings",
     "Target",
     "User",

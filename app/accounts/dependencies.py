@@ -14,10 +14,19 @@ from app.accounts.models import User
 from app.core.db import SessionDep, separate_write
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.security import same
+from app.mail.service import deliver_pending
 
 SESSION_COOKIE = "gsr_session"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class TwoFactorSetupRequired(Forbidden):
+    """Refused until the user sets up two-factor log-in (pages send them to do it)."""
+
+    code = "two_factor_setup_required"
+    page_location = "/account/two-factor"
+
 
 logger = logging.getLogger("gsr.accounts")
 
@@ -64,10 +73,30 @@ def optional_user(
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+def current_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise NotAuthenticated("log in, or send an API token as 'Authorization: Bearer ...'")
+    refuse_until_enrolled(request, user)
     return user
+
+
+# What a user who must still set two-factor log-in up may reach with their session.
+ENROLMENT_PATHS = ("/account/two-factor", "/logout")
+
+
+def refuse_until_enrolled(request: Request, user: User) -> None:
+    """A web session of a user who must use two-factor log-in but has not set it up (it began
+    before the installation required it) reaches nothing but the set-up page.
+
+    API tokens are not concerned: they are separate credentials (docs/accounts.md).
+    """
+    if getattr(request.state, "auth", None) != "session":
+        return
+    required = request.app.state.settings.security.require_two_factor
+    if permissions.must_enrol(user, required=required) and not request.url.path.startswith(
+        ENROLMENT_PATHS
+    ):
+        raise TwoFactorSetupRequired("set up two-factor log-in first, on /account/two-factor")
 
 
 def verify_csrf(request: Request, submitted: str | None) -> None:
@@ -89,3 +118,10 @@ def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def deliver_mail_after_response(request: Request, background: BackgroundTasks) -> None:
+    """Send what the request put in the outbox once it has committed and answered."""
+    background.add_task(
+        deliver_pending, request.app.state.sessions.write, request.app.state.settings
+    )

@@ -1,12 +1,22 @@
 """Accounts API: who am I, personal API tokens, and user management for administrators."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, BackgroundTasks, Request, status
 from sqlalchemy import select
 
-from app.accounts import service
-from app.accounts.dependencies import AdminUser, CurrentUser
+from app.accounts import credentials, service
+from app.accounts.dependencies import (
+    SESSION_COOKIE,
+    AdminUser,
+    CurrentUser,
+    deliver_mail_after_response,
+)
 from app.accounts.models import User
 from app.accounts.schemas import (
+    PasswordChange,
+    PasswordChanged,
+    PasswordLink,
+    ResetRequest,
+    ResetRequested,
     TokenCreate,
     TokenIssued,
     TokenOut,
@@ -14,7 +24,8 @@ from app.accounts.schemas import (
     UserOut,
     UserUpdate,
 )
-from app.core.db import SessionDep
+from app.core.db import SessionDep, utcnow
+from app.core.errors import Invalid
 from app.core.inputs import Id
 from app.countries.models import Country
 
@@ -55,9 +66,81 @@ def list_users(admin: AdminUser, session: SessionDep) -> list[UserOut]:
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
-def create_user(data: UserCreate, admin: AdminUser, session: SessionDep) -> UserOut:
-    user = service.create_user(session, actor=admin, **data.model_dump())
+def create_user(
+    data: UserCreate,
+    admin: AdminUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> UserOut:
+    """Create a user; with `invite`, they are e-mailed a link to choose their password."""
+    if data.invite and data.password:
+        raise Invalid("give a password or send an invitation, not both", field="invite")
+    user = service.create_user(session, actor=admin, **data.model_dump(exclude={"invite"}))
+    if data.invite:
+        credentials.invite(session, user=user, settings=request.app.state.settings, actor=admin)
+        deliver_mail_after_response(request, background)
     return _user_out(session, user)
+
+
+@router.post("/users/{user_id}/password-link", status_code=status.HTTP_201_CREATED)
+def password_link(
+    user_id: Id,
+    admin: AdminUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> PasswordLink:
+    """E-mail a user a single-use link to choose a password (a reset, or the invitation
+    again if they never chose one); the link is in this answer too."""
+    user = service.get_user(session, user_id, actor=admin)
+    settings = request.app.state.settings
+    send = credentials.send_reset if user.password_hash else credentials.invite
+    link = send(session, user=user, settings=settings, actor=admin)
+    deliver_mail_after_response(request, background)
+    return PasswordLink(
+        purpose="reset" if user.password_hash else "invitation",
+        url=link.url,
+        expires_at=utcnow() + link.expires_in,
+    )
+
+
+@router.post("/me/password")
+def change_password(
+    data: PasswordChange,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> PasswordChanged:
+    """Change the caller's password. The current one is required; every web session ends
+    but the caller's own; API tokens keep working."""
+    own = None
+    if getattr(request.state, "auth", None) == "session":
+        found = service.session_user(session, request.cookies.get(SESSION_COOKIE, ""))
+        own = found[1].id if found else None
+    service.change_password(
+        session,
+        user=user,
+        current=data.current_password,
+        new=data.new_password,
+        settings=request.app.state.settings,
+        keep_session_id=own,
+        client=request.client.host if request.client else "",
+    )
+    deliver_mail_after_response(request, background)
+    return PasswordChanged()
+
+
+@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
+def request_password_reset(
+    data: ResetRequest, session: SessionDep, request: Request, background: BackgroundTasks
+) -> ResetRequested:
+    """'Forgot password': e-mail a reset link. The answer is the same whether or not the
+    address has an account."""
+    credentials.request_reset(session, email=data.email, settings=request.app.state.settings)
+    deliver_mail_after_response(request, background)
+    return ResetRequested()
 
 
 @router.patch("/users/{user_id}")

@@ -18,6 +18,7 @@ class UserOut(BaseModel):
     country_code: str | None = None
     is_active: bool
     last_login_at: datetime | None
+    two_factor_enabled: bool = False
 
 
 class UserCreate(InputModel):
@@ -28,6 +29,9 @@ class UserCreate(InputModel):
     role: str
     country_code: str | None = None
     password: Annotated[str, Field(max_length=200)] | None = None
+    invite: bool = Field(
+        default=False, description="e-mail the user a link to choose their password"
+    )
 
 
 class UserUpdate(InputModel):
@@ -53,3 +57,31 @@ class TokenOut(BaseModel):
 
 class TokenIssued(TokenOut):
     token: str = Field(description="The secret: shown this once, store it safely")
+
+
+class PasswordChange(InputModel):
+    current_password: Annotated[str, Field(max_length=200)]
+    new_password: Annotated[str, Field(max_length=200)]
+
+
+class PasswordChanged(BaseModel):
+    changed: bool = True
+    sessions_ended: bool = Field(
+        True, description="the user's web sessions ended (but the caller's own); tokens stay"
+    )
+
+
+class ResetRequest(InputModel):
+    email: Annotated[str, Field(max_length=254)]
+
+
+class ResetRequested(BaseModel):
+    message: str = (
+        "if this address belongs to an account, a link to choose a new password is on its way"
+    )
+
+
+class PasswordLink(BaseModel):
+    purpose: str
+    url: str = Field(description="the single-use link (also e-mailed to the user)")
+    expires_at: datetime

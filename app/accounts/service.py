@@ -7,18 +7,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.accounts import permissions
-from app.accounts.models import COUNTRY_ROLES, ApiToken, LoginAttempt, Role, User, UserSession
+from app.accounts import credentials, permissions, two_factor
+from app.accounts.models import (
+    COUNTRY_ROLES,
+    ApiToken,
+    LoginAttempt,
+    LoginChallenge,
+    Role,
+    User,
+    UserSession,
+)
+from app.accounts.passwords import check_password
 from app.audit import service as audit
+from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Forbidden, Invalid, NotFound, Throttled
-from app.core.security import (
-    MIN_PASSWORD_LENGTH,
-    hash_password,
-    new_token,
-    token_hash,
-    verify_password,
-)
+from app.core.security import hash_password, new_token, token_hash, verify_password
 from app.countries import service as country_service
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -33,13 +37,6 @@ def normalise_email(email: str) -> str:
     if not local or "." not in domain or len(email) > 254 or " " in email:
         raise Invalid("enter a valid e-mail address", field="email")
     return email
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
 
 
 def _require_manager(actor: User | None) -> None:
@@ -106,7 +103,7 @@ def create_user(
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Invalid("a user with this e-mail address already exists", field="email")
     if password is not None:
-        _check_password(password)
+        check_password(password, email=email, full_name=full_name)
     user = User(
         email=email,
         full_name=full_name,
@@ -170,10 +167,9 @@ def set_role(
     return user
 
 
-def set_password(session: Session, *, user: User, password: str) -> None:
-    _check_password(password)
-    user.password_hash = hash_password(password)
-    session.flush()
+def set_password(session: Session, *, user: User, password: str, actor: User | None = None) -> None:
+    """Set user's password (the policy applies); their sessions end and open links void."""
+    credentials.set_new_password(session, user=user, password=password, actor=actor)
 
 
 def set_locale(
@@ -238,16 +234,13 @@ def _recent_failures(session: Session, column, value: str, *, reset_by_success: 
     )
 
 
-def authenticate(session: Session, *, email: str, password: str, client: str = "") -> User:
-    """The user for these credentials; throttled after repeated failures.
+def _refuse_if_throttled(session: Session, *, email: str, client: str) -> int:
+    """Refuse when the account or the client failed too often lately; returns the account's
+    recent failures.
 
-    Unknown e-mail and wrong password get the same answer, so the form cannot be used
-    to find out who has an account.
+    The account's owner logging in fully clears the account's count; a client's failures are
+    never cleared by a success, or an attacker could reset them with an account of their own.
     """
-    email = email.strip().lower()[:254]
-    client = client[:64]
-    # The account's owner logging in clears the account's count; a client's failures are
-    # never cleared by a success, or an attacker could reset them with an account of their own.
     account_failures = _recent_failures(session, LoginAttempt.email, email, reset_by_success=True)
     client_failures = (
         _recent_failures(session, LoginAttempt.client, client, reset_by_success=False)
@@ -259,18 +252,179 @@ def authenticate(session: Session, *, email: str, password: str, client: str = "
             "too many failed log-ins: wait 15 minutes before trying again",
             retry_after=int(THROTTLE_WINDOW.total_seconds()),
         )
+    return account_failures
+
+
+def _record_attempt(session: Session, *, email: str, client: str, ok: bool, before: int) -> None:
+    session.add(LoginAttempt(email=email, client=client, succeeded=ok, failures_before=before))
+    session.flush()
+
+
+def authenticate(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    client: str = "",
+    require_two_factor: bool = False,
+) -> User:
+    """The user for these credentials; throttled after repeated failures.
+
+    Unknown e-mail and wrong password get the same answer, so the form cannot be used
+    to find out who has an account. When the user has a second step to pass
+    (`permissions.needs_second_step`) the log-in is not complete: no success is recorded
+    (it would clear the account's failures, letting codes be guessed without end) until
+    `complete_login` after the code.
+    """
+    email = email.strip().lower()[:254]
+    client = client[:64]
+    account_failures = _refuse_if_throttled(session, email=email, client=client)
     user = session.scalar(select(User).where(User.email == email))
     ok = verify_password(password, user.password_hash if user else None)
     ok = ok and user is not None and user.is_active
-    session.add(
-        LoginAttempt(email=email, client=client, succeeded=ok, failures_before=account_failures)
-    )
-    session.flush()
     if not ok:
+        _record_attempt(session, email=email, client=client, ok=False, before=account_failures)
         raise Invalid("e-mail address or password not recognised", field="password")
+    if not permissions.needs_second_step(user, required=require_two_factor):
+        complete_login(session, user=user, client=client)
+    return user
+
+
+def complete_login(session: Session, *, user: User, client: str = "") -> None:
+    """Record a finished log-in: it clears the account's failure count."""
+    _record_attempt(session, email=user.email, client=client[:64], ok=True, before=0)
     user.last_login_at = utcnow()
     audit.record(session, actor=user, action="user.logged_in", country_id=user.country_id)
-    return user
+
+
+CHALLENGE_LIFETIME = timedelta(minutes=10)
+
+
+def start_challenge(
+    session: Session, *, user: User, step: str, next_path: str
+) -> tuple[str, LoginChallenge]:
+    """The second step of a log-in; returns the cookie secret (shown once) and the row."""
+    session.execute(delete(LoginChallenge).where(LoginChallenge.expires_at <= utcnow()))
+    secret = new_token()
+    row = LoginChallenge(
+        token_hash=token_hash(secret),
+        user_id=user.id,
+        step=step,
+        next_path=next_path[:2000],
+        expires_at=utcnow() + CHALLENGE_LIFETIME,
+    )
+    session.add(row)
+    session.flush()
+    return secret, row
+
+
+def open_challenge(session: Session, secret: str) -> tuple[LoginChallenge, User] | None:
+    """The live challenge of this secret and its active user, or None."""
+    found = session.execute(
+        select(LoginChallenge, User)
+        .join(User, User.id == LoginChallenge.user_id)
+        .where(LoginChallenge.token_hash == token_hash(secret))
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.expires_at <= utcnow() or not user.is_active:
+        return None
+    return row, user
+
+
+def check_code(session: Session, *, user: User, code: str, client: str = "", recovery=True):
+    """Check a second-step code under the same throttle as passwords (Invalid if wrong).
+
+    Every wrong code counts as a failed log-in of the account and of the client.
+    """
+    client = client[:64]
+    failures = _refuse_if_throttled(session, email=user.email, client=client)
+    if not two_factor.verify_code(session, user, code, recovery=recovery):
+        _record_attempt(session, email=user.email, client=client, ok=False, before=failures)
+        raise Invalid("the code is not right, or was used already", field="code")
+
+
+def pass_challenge(session: Session, *, challenge: LoginChallenge, user: User, code: str, client):
+    """The code step of a log-in: a right code completes it and spends the challenge."""
+    check_code(session, user=user, code=code, client=client)
+    session.delete(challenge)
+    complete_login(session, user=user, client=client)
+
+
+def confirm_two_factor(session: Session, *, user: User, code: str, client: str = "") -> list[str]:
+    """Turn two-factor log-in on with a first code (throttled like a log-in); returns the
+    recovery codes."""
+    client = client[:64]
+    failures = _refuse_if_throttled(session, email=user.email, client=client)
+    try:
+        return two_factor.confirm_enrolment(session, user=user, code=code)
+    except Invalid:
+        _record_attempt(session, email=user.email, client=client, ok=False, before=failures)
+        raise
+
+
+def finish_enrolment_challenge(
+    session: Session, *, challenge: LoginChallenge, user: User, code: str, client: str
+) -> list[str]:
+    """The enrolment step of a log-in: turn two-factor log-in on, complete the log-in."""
+    codes = confirm_two_factor(session, user=user, code=code, client=client)
+    session.delete(challenge)
+    complete_login(session, user=user, client=client)
+    return codes
+
+
+def check_own_password(session: Session, *, user: User, password: str, client: str = "") -> None:
+    """Confirm a signed-in user's password before a sensitive change (throttled)."""
+    client = client[:64]
+    failures = _refuse_if_throttled(session, email=user.email, client=client)
+    if not verify_password(password, user.password_hash):
+        _record_attempt(session, email=user.email, client=client, ok=False, before=failures)
+        raise Invalid("your current password is not right", field="current_password")
+
+
+def change_password(
+    session: Session,
+    *,
+    user: User,
+    current: str,
+    new: str,
+    settings: Settings,
+    keep_session_id: int | None = None,
+    client: str = "",
+) -> None:
+    """Change one's own password: the current one is required; other sessions end."""
+    check_own_password(session, user=user, password=current, client=client)
+    credentials.set_new_password(
+        session, user=user, password=new, settings=settings, keep_session_id=keep_session_id
+    )
+
+
+def disable_two_factor(
+    session: Session, *, user: User, password: str, code: str, client: str = ""
+) -> None:
+    """Turn one's two-factor log-in off: the password and a code are required."""
+    check_own_password(session, user=user, password=password, client=client)
+    check_code(session, user=user, code=code, client=client)
+    two_factor.turn_off(session, user=user)
+
+
+def regenerate_recovery_codes(
+    session: Session, *, user: User, password: str, client: str = ""
+) -> list[str]:
+    """New recovery codes for one's account (the old ones stop working)."""
+    if not user.two_factor_enabled:
+        raise Invalid("two-factor log-in is off", field="password")
+    check_own_password(session, user=user, password=password, client=client)
+    codes = two_factor.new_recovery_codes(session, user=user)
+    audit.record(
+        session,
+        actor=user,
+        action="user.recovery_codes_renewed",
+        country_id=user.country_id,
+        target=("user", user.id),
+    )
+    return codes
 
 
 def start_session(session: Session, *, user: User, hours: int) -> tuple[str, UserSession]:

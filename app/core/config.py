@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +70,36 @@ class AggregateSettings(BaseModel):
         return value
 
 
+class SecuritySettings(BaseModel):
+    """Password links and two-factor log-in."""
+
+    reset_link_minutes: int = Field(
+        default=60, ge=5, le=24 * 60, description="minutes a password reset link stays valid"
+    )
+    invitation_days: int = Field(
+        default=7, ge=1, le=60, description="days an invitation to set a password stays valid"
+    )
+    require_two_factor: bool = Field(
+        default=False,
+        description="alliance roles and coordinators must use two-factor log-in",
+    )
+
+
+class MailSettings(BaseModel):
+    """The SMTP server that sends the product's e-mails; nothing is sent without a host."""
+
+    host: str = Field(default="", description="SMTP server; empty: e-mails wait unsent")
+    port: int = Field(default=587, ge=1, le=65535)
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="starttls (port 587), ssl (port 465) or none"
+    )
+    from_address: str = Field(default="gsr-assess@localhost", description="the sender")
+    timeout: float = Field(default=20.0, gt=0, le=300)
+    max_attempts: int = Field(default=8, ge=1, le=50, description="tries before giving up")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GSR_",
@@ -94,6 +124,12 @@ class Settings(BaseSettings):
         description="seconds between two records of a session's or token's last use",
     )
     log_level: str = "info"
+    security: SecuritySettings = SecuritySettings()
+    mail: MailSettings = MailSettings()
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the address users reach the product at, for links in e-mails",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -107,6 +143,13 @@ class Settings(BaseSettings):
                 section = section.model_dump()
             data["database"] = {**section, "url": url}
         return data
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @property
     def database_url(self) -> str:

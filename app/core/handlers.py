@@ -190,6 +190,10 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated) and not request.url.path.startswith("/api/"):
             target = request.url.path
             return RedirectResponse(f"/login?next={target}", status_code=303)
+        # A refusal that names the page to go to instead (e.g. set up two-factor log-in).
+        location = getattr(exc, "page_location", None)
+        if location and _is_page(request):
+            return RedirectResponse(location, status_code=303)
         if _is_page(request):
             return request.app.state.render_error(request, exc)
         body = error_body(exc.code, exc.message, field=exc.field, **exc.details)

@@ -38,6 +38,8 @@ CHECKED_VALUES: dict[str, dict[str, Any]] = {
     "answers": {"response": "level", "confidence": "documented"},
     "comments": {"kind": "review"},
     "pending_imports": {"status": "applied"},
+    "account_links": {"purpose": "reset"},
+    "login_challenges": {"step": "code"},
 }
 
 Rows = dict[str, dict[tuple, dict[str, Any]]]  # table -> primary key -> column -> value

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from babel import Locale
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.accounts import permissions
+from app.accounts import credentials, permissions, two_factor
 from app.accounts import service as accounts
+from app.accounts.dependencies import SESSION_COOKIE, deliver_mail_after_response
 from app.accounts.models import COUNTRY_ROLES, Role, User
 from app.core import i18n
 from app.core.db import SessionDep
-from app.core.errors import DomainError, Forbidden, Invalid
+from app.core.errors import DomainError, Forbidden, Invalid, Throttled
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id
 from app.countries.models import Country
@@ -29,11 +30,28 @@ USER_MESSAGES = {
     ),
     "password": _("The password needs at least 10 characters."),
 }
+PASSWORD_RULES = {
+    "too_short": _("The password needs at least 10 characters."),
+    "too_long": _("The password can have at most 200 characters."),
+    "guessable": _(
+        "This password is too easy to guess: it is a common password, a pattern, or close "
+        "to your name or e-mail address. Choose a longer phrase of several unrelated words."
+    ),
+}
+THROTTLED = _("Too many failed attempts: wait 15 minutes, then try again.")
+
+
+def _password_message(exc: DomainError) -> object:
+    return PASSWORD_RULES.get(exc.details.get("rule", ""), exc.message)
 
 
 # ---------------------------------------------------------------- API tokens
 
-_MESSAGES = {"revoked": _("Token revoked."), "language": _("Language saved.")}
+_MESSAGES = {
+    "revoked": _("Token revoked."),
+    "language": _("Language saved."),
+    "password": _("Password changed. Your other log-ins were ended; your API tokens still work."),
+}
 
 
 def _account(
@@ -43,6 +61,7 @@ def _account(
     *,
     issued: str | None = None,
     errors: dict | None = None,
+    password_errors: dict | None = None,
     name: str = "",
     status_code: int = 200,
 ) -> Response:
@@ -51,8 +70,10 @@ def _account(
         "account.html",
         {
             "tokens": accounts.list_api_tokens(session, user=user),
+            "two_factor_on": user.two_factor_enabled,
             "issued": issued,
             "errors": errors or {},
+            "password_errors": password_errors or {},
             "name": name,
             "message": _MESSAGES.get(next(iter(request.query_params), "")),
             "languages": [
@@ -104,6 +125,212 @@ def set_language(user: PageUser, form: CheckedForm, session: SessionDep) -> Resp
     return redirect("/account?language=1")
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _current_session_id(request: Request, session) -> int | None:
+    found = accounts.session_user(session, request.cookies.get(SESSION_COOKIE, ""))
+    return found[1].id if found else None
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    user: PageUser,
+    form: CheckedForm,
+    session: SessionDep,
+    background: BackgroundTasks,
+) -> Response:
+    """Change one's password: the current one is required; other log-ins end."""
+    new = text_field(form, "new_password")
+    if new != text_field(form, "confirm"):
+        errors = {"confirm": _("The two new passwords are not the same.")}
+    else:
+        try:
+            accounts.change_password(
+                session,
+                user=user,
+                current=text_field(form, "current_password"),
+                new=new,
+                settings=request.app.state.settings,
+                keep_session_id=_current_session_id(request, session),
+                client=_client(request),
+            )
+        except Throttled:
+            errors = {"current_password": THROTTLED}
+        except Invalid as exc:
+            if exc.field == "current_password":
+                errors = {"current_password": _("Your current password is not right.")}
+            else:
+                errors = {"new_password": _password_message(exc)}
+        else:
+            deliver_mail_after_response(request, background)
+            return redirect("/account?password=1#password")
+    return _account(request, session, user, password_errors=errors, status_code=422)
+
+
+# ---------------------------------------------------------------- two-factor log-in
+
+_TWO_FACTOR_MESSAGES = {
+    "off": _("Two-factor log-in is off."),
+}
+
+
+def _two_factor_page(
+    request: Request,
+    session,
+    user: User,
+    *,
+    errors: dict | None = None,
+    status_code: int = 200,
+) -> Response:
+    required = request.app.state.settings.security.require_two_factor
+    return render(
+        request,
+        "account_two_factor.html",
+        {
+            "enabled": user.two_factor_enabled,
+            "must_enrol": permissions.must_enrol(user, required=required),
+            "required_for_role": permissions.must_use_two_factor(user, required=required),
+            "codes_left": two_factor.recovery_codes_left(session, user=user),
+            "errors": errors or {},
+            "message": _TWO_FACTOR_MESSAGES.get(next(iter(request.query_params), "")),
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _setup_page(request: Request, user: User, *, errors: dict | None = None, status_code=200):
+    required = request.app.state.settings.security.require_two_factor
+    secret = user.totp_secret or ""
+    return render(
+        request,
+        "two_factor_setup.html",
+        {
+            "action": "/account/two-factor/confirm",
+            "form_field": ("csrf_token", getattr(request.state, "csrf_token", "")),
+            "required": permissions.must_enrol(user, required=required),
+            "qr": two_factor.qr_svg(
+                two_factor.provisioning_uri(user, secret),
+                title=str(_("QR code to scan with your authenticator app")),
+            ),
+            "secret": two_factor.grouped(secret),
+            "errors": errors or {},
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/account/two-factor")
+def two_factor_page(request: Request, user: PageUser, session: SessionDep) -> Response:
+    return _two_factor_page(request, session, user)
+
+
+@router.post("/account/two-factor/start")
+def start_two_factor(request: Request, user: PageUser, form: CheckedForm, session: SessionDep):
+    """A new secret, shown as a QR code until the user confirms it with a first code."""
+    if user.two_factor_enabled:
+        return redirect("/account/two-factor")
+    two_factor.begin_enrolment(session, user=user)
+    return _setup_page(request, user)
+
+
+@router.post("/account/two-factor/confirm")
+def confirm_two_factor(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep
+) -> Response:
+    if user.two_factor_enabled or not user.totp_secret:
+        return redirect("/account/two-factor")
+    try:
+        codes = accounts.confirm_two_factor(
+            session, user=user, code=text_field(form, "code"), client=_client(request)
+        )
+    except Throttled:
+        return _setup_page(request, user, errors={"form": THROTTLED}, status_code=429)
+    except Invalid:
+        return _setup_page(
+            request,
+            user,
+            errors={
+                "code": _(
+                    "This code is not right. Enter the six digits your app shows now; if it "
+                    "keeps failing, check that your phone's clock is set automatically."
+                )
+            },
+            status_code=422,
+        )
+    return render(
+        request,
+        "recovery_codes.html",
+        {"codes": codes, "continue_to": "/account/two-factor", "first": True},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/account/two-factor/disable")
+def disable_two_factor(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep
+) -> Response:
+    """Turn two-factor log-in off: the password and a code are both required."""
+    required = request.app.state.settings.security.require_two_factor
+    if permissions.must_use_two_factor(user, required=required):
+        raise Forbidden("your role requires two-factor log-in")
+    try:
+        accounts.disable_two_factor(
+            session,
+            user=user,
+            password=text_field(form, "password"),
+            code=text_field(form, "code"),
+            client=_client(request),
+        )
+    except Throttled:
+        return _two_factor_page(
+            request, session, user, errors={"disable": THROTTLED}, status_code=429
+        )
+    except Invalid as exc:
+        message = (
+            _("Your password is not right.")
+            if exc.field == "current_password"
+            else _("The code is not right, or was used already.")
+        )
+        return _two_factor_page(
+            request, session, user, errors={"disable": message}, status_code=422
+        )
+    return redirect("/account/two-factor?off=1")
+
+
+@router.post("/account/two-factor/recovery-codes")
+def renew_recovery_codes(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep
+) -> Response:
+    """New recovery codes (the old ones stop working): the password is required."""
+    try:
+        codes = accounts.regenerate_recovery_codes(
+            session, user=user, password=text_field(form, "password"), client=_client(request)
+        )
+    except Throttled:
+        return _two_factor_page(
+            request, session, user, errors={"renew": THROTTLED}, status_code=429
+        )
+    except Invalid:
+        return _two_factor_page(
+            request,
+            session,
+            user,
+            errors={"renew": _("Your password is not right.")},
+            status_code=422,
+        )
+    return render(
+        request,
+        "recovery_codes.html",
+        {"codes": codes, "continue_to": "/account/two-factor", "first": False},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 # ---------------------------------------------------------------- users (administrators)
 
 # The rules are the accounts service's; these are the page's words for its refusals.
@@ -130,6 +357,7 @@ def _users(
     form: dict | None = None,
     errors: dict | None = None,
     row_errors: dict | None = None,
+    issued: tuple | None = None,
     status_code: int = 200,
 ) -> Response:
     users = accounts.list_users(session, actor=admin)
@@ -154,12 +382,14 @@ def _users(
             },
             "roles": [role.value for role in Role],
             "country_roles": sorted(role.value for role in COUNTRY_ROLES),
-            "form": form or {"role": "contributor"},
+            "form": form or {"role": "contributor", "password_choice": "invite"},
+            "issued": issued,
             "errors": errors or {},
             "row_errors": row_errors or {},
             "message": _("Saved.") if request.query_params.get("saved") else None,
         },
         status_code=status_code,
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -170,28 +400,90 @@ def users(request: Request, user: PageUser, session: SessionDep) -> Response:
 
 @router.post("/admin/users")
 def create_user(
-    request: Request, user: PageUser, form: CheckedForm, session: SessionDep
+    request: Request,
+    user: PageUser,
+    form: CheckedForm,
+    session: SessionDep,
+    background: BackgroundTasks,
 ) -> Response:
+    """Add a user: invited by e-mail to choose their password, or given one (for scripts)."""
     values = {
         "email": text_field(form, "email").strip(),
         "full_name": text_field(form, "full_name").strip(),
         "role": text_field(form, "role"),
         "country_code": text_field(form, "country_code").strip().upper() or None,
     }
-    password = text_field(form, "password")
+    choice = text_field(form, "password_choice")
+    # A form without the choice (a script's) sets the password it gives, if any.
+    set_now = choice == "set" or (not choice and bool(text_field(form, "password")))
+    password = text_field(form, "password") if set_now else ""
     try:
-        accounts.create_user(session, actor=user, password=password or None, **values)
+        if set_now and not password:
+            raise Invalid("enter the initial password, or send an invitation", field="password")
+        member = accounts.create_user(session, actor=user, password=password or None, **values)
     except Invalid as exc:
         field = exc.field or "form"
+        message = _password_message(exc) if field == "password" and password else None
         return _users(
             request,
             session,
             user,
-            form=values,
-            errors={field: USER_MESSAGES.get(field, exc.message)},
+            form={**values, "password_choice": "set" if set_now else "invite"},
+            errors={field: message or USER_MESSAGES.get(field, exc.message)},
             status_code=422,
         )
-    return redirect("/admin/users?saved=1")
+    if set_now:
+        return redirect("/admin/users?saved=1")
+    link = credentials.invite(session, user=member, settings=request.app.state.settings, actor=user)
+    deliver_mail_after_response(request, background)
+    return _users(request, session, user, issued=(member, link.url, "invitation"))
+
+
+@router.post("/admin/users/{user_id}/password-link")
+def send_password_link(
+    request: Request,
+    user: PageUser,
+    form: CheckedForm,
+    session: SessionDep,
+    background: BackgroundTasks,
+    user_id: Id,
+) -> Response:
+    """E-mail a user a link to choose a password: a reset, or the invitation again for
+    someone who never chose one. The link is also shown, to pass on another way."""
+    member = accounts.get_user(session, user_id, actor=user)
+    settings = request.app.state.settings
+    try:
+        if member.password_hash:
+            link, kind = (
+                credentials.send_reset(session, user=member, settings=settings, actor=user),
+                "reset",
+            )
+        else:
+            link, kind = (
+                credentials.invite(session, user=member, settings=settings, actor=user),
+                "invitation",
+            )
+    except Invalid:
+        return _users(
+            request,
+            session,
+            user,
+            row_errors={user_id: _("Enable this account first.")},
+            status_code=422,
+        )
+    deliver_mail_after_response(request, background)
+    return _users(request, session, user, issued=(member, link.url, kind))
+
+
+@router.post("/admin/users/{user_id}/two-factor-off")
+def turn_off_two_factor(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, user_id: Id
+) -> Response:
+    """For a user who lost their phone and their recovery codes: log-in asks for the
+    password only (and, where the role requires it, for setting it up again)."""
+    member = accounts.get_user(session, user_id, actor=user)
+    two_factor.turn_off(session, user=member, actor=user)
+    return redirect(f"/admin/users?saved=1#user-{user_id}")
 
 
 @router.post("/admin/users/{user_id}/role")
