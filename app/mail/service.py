@@ -53,7 +53,8 @@ def enqueue(
 
 def retry_delay(attempts: int) -> timedelta:
     """The wait after the attempts-th failure: 30 s, 1 min, 2 min ... at most 6 hours."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+    doublings = min(max(attempts - 1, 0), 20)  # 2**20 half-minutes is past the longest wait
+    return min(FIRST_RETRY * 2**doublings, LONGEST_RETRY)
 
 
 def render_bodies(paragraphs: list[str], *, link: str, link_label: str, lang: str):
