@@ -23,7 +23,7 @@ from app.core.config import get_settings
 from app.core.db import make_engine, session_factory
 from app.countries import service as country_service
 
-DEMO_PASSWORD = "gsr-demo-2026"
+DEMO_PASSWORD = "walnut-harbour-2026"
 DOMAIN = "gsr-demo.example"
 
 # (e-mail local part, name, role, country code)

@@ -812,6 +812,7 @@ def test_the_message_catalogue_template_is_up_to_date(tmp_path):
             "app/web",
             "app/reporting",
             "app/countries",
+            "app/accounts",
             "reports",
         ],
         cwd=PROJECT_ROOT,
