@@ -48,7 +48,7 @@ PASSWORD_RULES = {
 }
 LOGIN_MESSAGES = {
     "password_set": _("Your password is set. Log in with it."),
-    "password_changed": _("Your password was changed. Log in with the new one."),
+    "expired": _("That log-in was not finished in time. Please log in again."),
 }
 
 
