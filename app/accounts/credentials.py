@@ -95,7 +95,7 @@ def issue_link(
     session.flush()
     audit.record(
         session,
-        actor=actor or user,
+        actor=actor,  # None: the user's own request, or the server's command line
         action="user.password_link_issued",
         country_id=user.country_id,
         target=("user", user.id),

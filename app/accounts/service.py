@@ -333,7 +333,9 @@ def open_challenge(session: Session, secret: str) -> tuple[LoginChallenge, User]
     return row, user
 
 
-def check_code(session: Session, *, user: User, code: str, client: str = "", recovery=True):
+def check_code(
+    session: Session, *, user: User, code: str, client: str = "", recovery: bool = True
+) -> None:
     """Check a second-step code under the same throttle as passwords (Invalid if wrong).
 
     Every wrong code counts as a failed log-in of the account and of the client.
@@ -345,7 +347,9 @@ def check_code(session: Session, *, user: User, code: str, client: str = "", rec
         raise Invalid("the code is not right, or was used already", field="code")
 
 
-def pass_challenge(session: Session, *, challenge: LoginChallenge, user: User, code: str, client):
+def pass_challenge(
+    session: Session, *, challenge: LoginChallenge, user: User, code: str, client: str
+) -> None:
     """The code step of a log-in: a right code completes it and spends the challenge."""
     check_code(session, user=user, code=code, client=client)
     session.delete(challenge)
@@ -401,9 +405,18 @@ def change_password(
 
 
 def disable_two_factor(
-    session: Session, *, user: User, password: str, code: str, client: str = ""
+    session: Session,
+    *,
+    user: User,
+    password: str,
+    code: str,
+    client: str = "",
+    required: bool = False,
 ) -> None:
-    """Turn one's two-factor log-in off: the password and a code are required."""
+    """Turn one's two-factor log-in off: the password and a code are required. Refused
+    where the installation requires it for the user's role (`required`)."""
+    if permissions.must_use_two_factor(user, required=required):
+        raise Forbidden("your role requires two-factor log-in", field="code", rule="required")
     check_own_password(session, user=user, password=password, client=client)
     check_code(session, user=user, code=code, client=client)
     two_factor.turn_off(session, user=user)

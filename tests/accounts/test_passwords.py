@@ -235,10 +235,11 @@ def test_a_reset_link_by_e_mail_sets_a_new_password_once_and_ends_all_sessions(a
     assert again.status_code == 404 and 'id="link-invalid"' in again.text
     assert browser(app).get(link).status_code == 404
     with app.state.sessionmaker() as session:
+        member = accounts.find_user(session, email)
         actions = session.scalars(
-            select(AuditEvent.action)
-            .join(User, User.id == AuditEvent.target_id)
-            .where(AuditEvent.target_type == "user", User.email == email)
+            select(AuditEvent.action).where(
+                AuditEvent.target_type == "user", AuditEvent.target_id == str(member.id)
+            )
         ).all()
     assert "user.password_link_issued" in actions and "user.password_set" in actions
 
@@ -405,3 +406,36 @@ def test_e_mails_are_in_the_recipients_language(app, smtp):
         i18n.reset(token)
     assert message.subject == translated
     assert f'<html lang="{other}">' in message.html
+
+
+def test_a_link_used_twice_at_the_same_moment_sets_one_password(app, smtp):
+    import threading
+
+    from app.core.errors import NotFound
+
+    email = make_user(app)
+    _forgot(browser(app), email)
+    secret = smtp.inbox.wait_for(email)[-1].link("/password/reset").rsplit("token=", 1)[1]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def use(password: str) -> None:
+        start.wait()
+        try:
+            with app.state.sessionmaker.begin() as session:
+                credentials.redeem_link(session, token=secret, password=password)
+            outcomes.append(password)
+        except NotFound:
+            outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=use, args=(p,))
+        for p in ("first hazel kayak drifting", "second cobalt yak sleeping")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes).count("refused") == 1
+    [winner] = [o for o in outcomes if o != "refused"]
+    assert post_login(browser(app), email, winner).status_code == 303

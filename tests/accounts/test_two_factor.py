@@ -278,3 +278,21 @@ def test_a_session_from_before_the_requirement_reaches_only_the_set_up_page(app,
 def test_roles_outside_the_requirement_log_in_with_the_password(strict_app):
     email = make_user(strict_app, "contributor")
     assert post_login(browser(strict_app), email).headers["location"] == "/"
+
+
+def test_an_administrator_turns_it_off_for_a_user_who_lost_their_phone(app):
+    email = make_user(app)
+    enrol(login(app, email))
+    user_id = _user(app, email).id
+    other = login(app, make_user(app, "coordinator"))
+    refused = other.post(f"/admin/users/{user_id}/two-factor-off", data={"csrf_token": csrf(other)})
+    assert refused.status_code == 403 and _user(app, email).two_factor_enabled
+    admin = login(app, make_user(app, "admin", country=None))
+    assert "Turn off two-factor" in admin.get("/admin/users").text
+    done = admin.post(
+        f"/admin/users/{user_id}/two-factor-off",
+        data={"csrf_token": csrf(admin)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and not _user(app, email).two_factor_enabled
+    assert post_login(browser(app), email).headers["location"] == "/"

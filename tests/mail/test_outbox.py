@@ -27,7 +27,8 @@ def sessions(request, make_migrated_database):
 
 
 @pytest.fixture(scope="module")
-def smtp():
+def smtp(sessions):
+    """A server of its own per backend, so that each inbox holds one backend's messages."""
     with SMTPServer() as server:
         yield server
 

@@ -275,9 +275,6 @@ def disable_two_factor(
     request: Request, user: PageUser, form: CheckedForm, session: SessionDep
 ) -> Response:
     """Turn two-factor log-in off: the password and a code are both required."""
-    required = request.app.state.settings.security.require_two_factor
-    if permissions.must_use_two_factor(user, required=required):
-        raise Forbidden("your role requires two-factor log-in")
     try:
         accounts.disable_two_factor(
             session,
@@ -285,6 +282,7 @@ def disable_two_factor(
             password=text_field(form, "password"),
             code=text_field(form, "code"),
             client=_client(request),
+            required=request.app.state.settings.security.require_two_factor,
         )
     except Throttled:
         return _two_factor_page(
