@@ -439,3 +439,27 @@ def test_a_link_used_twice_at_the_same_moment_sets_one_password(app, smtp):
     assert sorted(outcomes).count("refused") == 1
     [winner] = [o for o in outcomes if o != "refused"]
     assert post_login(browser(app), email, winner).status_code == 303
+
+
+def test_without_e_mail_set_up_the_users_page_says_to_pass_the_link_on(make_migrated_database):
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.main import create_app
+
+    application = create_app(Settings(database_url=make_migrated_database("sqlite").url))
+    with TestClient(application):
+        admin = login(application, make_user(application, "admin", country=None))
+        made = admin.post(
+            "/admin/users",
+            data={
+                "csrf_token": csrf(admin),
+                "email": "no-mail@example.org",
+                "full_name": "No Mail",
+                "role": "secretariat",
+                "password_choice": "invite",
+            },
+        )
+    page = text_of(made.text)
+    assert "This server sends no e-mail yet" in page and "on its way" not in page
+    assert re.search(r'id="issued-url">http://127\.0\.0\.1:8000/invitation\?token=', made.text)
