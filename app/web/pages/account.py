@@ -17,6 +17,7 @@ from app.core.errors import DomainError, Forbidden, Invalid, Throttled
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id
 from app.countries.models import Country
+from app.web.account_texts import FIRST_CODE_NOT_RIGHT, password_message
 from app.web.pages.common import CheckedForm, PageUser, redirect, render, text_field
 
 router = APIRouter()
@@ -30,19 +31,7 @@ USER_MESSAGES = {
     ),
     "password": _("The password needs at least 10 characters."),
 }
-PASSWORD_RULES = {
-    "too_short": _("The password needs at least 10 characters."),
-    "too_long": _("The password can have at most 200 characters."),
-    "guessable": _(
-        "This password is too easy to guess: it is a common password, a pattern, or close "
-        "to your name or e-mail address. Choose a longer phrase of several unrelated words."
-    ),
-}
 THROTTLED = _("Too many failed attempts: wait 15 minutes, then try again.")
-
-
-def _password_message(exc: DomainError) -> object:
-    return PASSWORD_RULES.get(exc.details.get("rule", ""), exc.message)
 
 
 # ---------------------------------------------------------------- API tokens
@@ -164,7 +153,7 @@ def change_password(
             if exc.field == "current_password":
                 errors = {"current_password": _("Your current password is not right.")}
             else:
-                errors = {"new_password": _password_message(exc)}
+                errors = {"new_password": password_message(exc)}
         else:
             deliver_mail_after_response(request, background)
             return redirect("/account?password=1#password")
@@ -255,12 +244,7 @@ def confirm_two_factor(
         return _setup_page(
             request,
             user,
-            errors={
-                "code": _(
-                    "This code is not right. Enter the six digits your app shows now; if it "
-                    "keeps failing, check that your phone's clock is set automatically."
-                )
-            },
+            errors={"code": FIRST_CODE_NOT_RIGHT},
             status_code=422,
         )
     return render(
@@ -423,7 +407,7 @@ def create_user(
         member = accounts.create_user(session, actor=user, password=password or None, **values)
     except Invalid as exc:
         field = exc.field or "form"
-        message = _password_message(exc) if field == "password" and password else None
+        message = password_message(exc) if field == "password" and password else None
         return _users(
             request,
             session,

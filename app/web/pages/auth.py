@@ -15,6 +15,7 @@ from app.core.errors import Invalid, NotFound, Throttled
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Text
 from app.core.security import new_token, same
+from app.web.account_texts import FIRST_CODE_NOT_RIGHT, password_message
 from app.web.pages.common import (
     CheckedForm,
     PostedForm,
@@ -38,23 +39,10 @@ THROTTLED = _(
     "Too many failed attempts. For your security, logging in is paused: "
     "wait 15 minutes, then try again."
 )
-PASSWORD_RULES = {
-    "too_short": _("The password needs at least 10 characters."),
-    "too_long": _("The password can have at most 200 characters."),
-    "guessable": _(
-        "This password is too easy to guess: it is a common password, a pattern, or close "
-        "to your name or e-mail address. Choose a longer phrase of several unrelated words."
-    ),
-}
 LOGIN_MESSAGES = {
     "password_set": _("Your password is set. Log in with it."),
     "expired": _("That log-in was not finished in time. Please log in again."),
 }
-
-
-def password_message(exc: Invalid) -> object:
-    """The page's words for the password policy's refusal."""
-    return PASSWORD_RULES.get(exc.details.get("rule", ""), exc.message)
 
 
 def _secure(request: Request) -> bool:
@@ -354,7 +342,7 @@ def enrol(request: Request, form: PostedForm, session: SessionDep) -> Response:
         return _enrol_form(
             request,
             user,
-            errors={"code": CODE_NOT_RIGHT},
+            errors={"code": FIRST_CODE_NOT_RIGHT},
             status_code=422,
         )
     page = render(
@@ -364,12 +352,6 @@ def enrol(request: Request, form: PostedForm, session: SessionDep) -> Response:
         headers={"Cache-Control": "no-store"},
     )
     return _logged_in(request, session, user, page)
-
-
-CODE_NOT_RIGHT = _(
-    "This code is not right. Enter the six digits your app shows now; if it keeps failing, "
-    "check that your phone's clock is set automatically."
-)
 
 
 @router.post("/logout")
