@@ -120,8 +120,13 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
+def _deliver(request: Request) -> None:
+    try:
+        deliver_pending(request.app.state.sessions.write, request.app.state.settings)
+    except OperationalError:  # the database is busy: the messages wait for the next sender
+        logger.info("outbox not delivered now: database busy")
+
+
 def deliver_mail_after_response(request: Request, background: BackgroundTasks) -> None:
     """Send what the request put in the outbox once it has committed and answered."""
-    background.add_task(
-        deliver_pending, request.app.state.sessions.write, request.app.state.settings
-    )
+    background.add_task(_deliver, request)
