@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.accounts import credentials, permissions, two_factor
 from app.accounts.models import (
     COUNTRY_ROLES,
+    AccountLink,
     ApiToken,
     LoginAttempt,
     LoginChallenge,
@@ -183,7 +184,8 @@ def set_locale(
 
 
 def set_active(session: Session, *, user: User, active: bool, actor: User | None = None) -> None:
-    """Enable or disable a user; disabling ends their sessions and revokes their tokens.
+    """Enable or disable a user; disabling ends their sessions, revokes their tokens and
+    voids their open password links.
 
     Nobody disables their own account, nor the last active administrator.
     """
@@ -202,6 +204,13 @@ def set_active(session: Session, *, user: User, active: bool, actor: User | None
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+        # Links to set a password die too, so enabling the account again revives none.
+        session.execute(
+            update(AccountLink)
+            .where(AccountLink.user_id == user.id, AccountLink.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+        session.execute(delete(LoginChallenge).where(LoginChallenge.user_id == user.id))
     session.flush()
     audit.record(
         session,

@@ -463,3 +463,15 @@ def test_without_e_mail_set_up_the_users_page_says_to_pass_the_link_on(make_migr
     page = text_of(made.text)
     assert "This server sends no e-mail yet" in page and "on its way" not in page
     assert re.search(r'id="issued-url">http://127\.0\.0\.1:8000/invitation\?token=', made.text)
+
+
+def test_disabling_a_user_voids_their_open_links(app, smtp):
+    email = make_user(app)
+    _forgot(browser(app), email)
+    link = smtp.inbox.wait_for(email)[-1].link("/password/reset")
+    with app.state.sessionmaker.begin() as session:
+        member = accounts.find_user(session, email)
+        accounts.set_active(session, user=member, active=False)
+    with app.state.sessionmaker.begin() as session:
+        accounts.set_active(session, user=accounts.find_user(session, email), active=True)
+    assert browser(app).get(link).status_code == 404
