@@ -8,6 +8,7 @@ from app.assessments.models import (
     AreaAssignment,
     Assessment,
     Comment,
+    ReviewFlag,
     Target,
 )
 from app.audit.models import AuditEvent
@@ -32,6 +33,7 @@ __all__ = [
     "LoginAttempt",
     "PeerConsent",
     "PendingImport",
+    "ReviewFlag",
     "SharingSettings",
     "Target",
     "User",
