@@ -916,15 +916,16 @@ def indicator_filters(answer: Answer | None, flagged: bool) -> set[IndicatorFilt
 
 @dataclass(frozen=True)
 class AreaWork:
-    """What is left in one area: unanswered indicators, carried-over answers to confirm,
-    indicators marked for review, and the first capability where something is left."""
+    """What is left in one area: unanswered indicators, carried-over answers to confirm and
+    indicators marked for review, each with the first capability (in questionnaire order)
+    where one is found, so a page can send the reader straight there."""
 
     area_id: str
     total: int
     unanswered: int
     to_confirm: int
     flagged: int
-    next_capability_id: str | None
+    first: dict[str, str]
 
     @property
     def left(self) -> int:
@@ -947,21 +948,35 @@ def area_work(
     for area in catalogue.areas:
         if area.id not in area_ids:
             continue
-        total = unanswered = to_confirm = marks = 0
-        first: str | None = None
+        counts = dict.fromkeys(IndicatorFilter, 0)
+        first: dict[str, str] = {}
+        total = 0
         for capability in area.capabilities:
             for indicator in capability.indicators:
                 key = (capability.id, indicator.id)
                 total += 1
-                marks += key in flagged
+                kinds = []
                 if key not in carried:
-                    unanswered += 1
+                    kinds.append(IndicatorFilter.UNANSWERED)
                 elif carried[key]:
-                    to_confirm += 1
-                else:
-                    continue
-                first = first or capability.id
-        work.append(AreaWork(area.id, total, unanswered, to_confirm, marks, first))
+                    kinds.append(IndicatorFilter.TO_CONFIRM)
+                if key in flagged:
+                    kinds.append(IndicatorFilter.FLAGGED)
+                for kind in kinds:
+                    counts[kind] += 1
+                    first.setdefault(kind.value, capability.id)
+                if key not in carried or carried[key]:  # still to answer or to confirm
+                    first.setdefault("left", capability.id)
+        work.append(
+            AreaWork(
+                area.id,
+                total,
+                counts[IndicatorFilter.UNANSWERED],
+                counts[IndicatorFilter.TO_CONFIRM],
+                counts[IndicatorFilter.FLAGGED],
+                first,
+            )
+        )
     return work
 
 
