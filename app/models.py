@@ -16,6 +16,7 @@ from app.assessments.models import (
     AreaAssignment,
     Assessment,
     Comment,
+    ReviewFlag,
     Target,
 )
 from app.audit.models import AuditEvent
@@ -45,6 +46,7 @@ __all__ = [
     "PeerConsent",
     "PendingImport",
     "RecoveryCode",
+    "ReviewFlag",
     "SharingSettings",
     "Target",
     "User",

@@ -223,3 +223,23 @@ class ActionItem(Base):
     __mapper_args__: ClassVar[dict] = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewFlag(Base):
+    """An indicator someone of the country's team marked for review: a note to the team,
+    not part of the answer, so setting or clearing it changes neither the answer nor the
+    assessment's revision. Cleared (deleted) by whoever resolves it; the audit log keeps
+    who set and who cleared it."""
+
+    __tablename__ = "review_flags"
+    __table_args__ = (UniqueConstraint("assessment_id", "capability_id", "indicator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), index=True
+    )
+    capability_id: Mapped[str] = mapped_column(String(60))
+    indicator_id: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    flagged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

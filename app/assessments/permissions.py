@@ -95,3 +95,13 @@ def can_comment(user: User, assessment: Assessment) -> bool:
 def can_read_audit_log(user: User, assessment: Assessment) -> bool:
     """The log of who did what: the country's coordinator and alliance staff."""
     return is_alliance(user) or is_coordinator_of(user, assessment)
+
+
+def can_flag_for_review(user: User, assessment: Assessment) -> bool:
+    """The country's coordinator and contributors mark indicators for the team to review (or
+    clear the mark once resolved), in any area, while the assessment is still open."""
+    return (
+        is_editable(assessment)
+        and user.country_id == assessment.country_id
+        and user.role in (Role.COORDINATOR, Role.CONTRIBUTOR)
+    )

@@ -19,8 +19,11 @@ from app.assessments.schemas import (
     AssessmentOut,
     AssignmentInput,
     CommentInput,
+    ConfirmInput,
     Progress,
     ReturnInput,
+    ReviewFlagInput,
+    ReviewFlagOut,
     SignOff,
     TargetInput,
 )
@@ -339,3 +342,109 @@ def audit_log(assessment_id: Id, user: CurrentUser, session: SessionDep) -> list
         {"at": e.occurred_at, "actor_id": e.actor_id, "action": e.action, "details": e.details}
         for e in service.audit_log(session, user=user, assessment_id=assessment_id)
     ]
+
+
+# ---------------------------------------------------------------- review flags
+
+
+def flag_out(flag, names: dict[int, str]) -> ReviewFlagOut:
+    return ReviewFlagOut(
+        capability_id=flag.capability_id,
+        indicator_id=flag.indicator_id,
+        note=flag.note,
+        flagged_by=names.get(flag.flagged_by_id),
+        flagged_at=flag.flagged_at,
+    )
+
+
+@router.get("/{assessment_id}/review-flags")
+def list_review_flags(
+    assessment_id: Id, user: CurrentUser, session: SessionDep
+) -> list[ReviewFlagOut]:
+    """The indicators the country's team marked for review, with who marked them and when."""
+    assessment = service.get_assessment(session, user=user, assessment_id=assessment_id)
+    flags = service.review_flags_of(session, assessment)
+    names = service.user_names(session, {f.flagged_by_id for f in flags.values()})
+    return [flag_out(f, names) for f in flags.values()]
+
+
+@router.put("/{assessment_id}/review-flags/{capability_id}/{indicator_id}")
+def flag_for_review(
+    assessment_id: Id,
+    capability_id: Text,
+    indicator_id: Text,
+    data: ReviewFlagInput,
+    user: CurrentUser,
+    session: SessionDep,
+) -> ReviewFlagOut:
+    """Mark an indicator for review (the answer and the assessment's revision do not change)."""
+    flag = service.flag_for_review(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+        note=data.note,
+    )
+    return flag_out(flag, service.user_names(session, {flag.flagged_by_id}))
+
+
+@router.delete("/{assessment_id}/review-flags/{capability_id}/{indicator_id}", status_code=204)
+def clear_review_flag(
+    assessment_id: Id,
+    capability_id: Text,
+    indicator_id: Text,
+    user: CurrentUser,
+    session: SessionDep,
+) -> None:
+    """Clear an indicator's review mark once it is resolved; clearing twice is harmless."""
+    service.clear_review_flag(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+    )
+
+
+# ---------------------------------------------------------------- confirming carried-over answers
+
+
+@router.get("/{assessment_id}/carried-over")
+def carried_over(
+    assessment_id: Id,
+    user: CurrentUser,
+    session: SessionDep,
+    capability_id: Annotated[str | None, Query(max_length=60)] = None,
+    area_id: Annotated[str | None, Query(max_length=60)] = None,
+) -> list[AnswerOut]:
+    """The carried-over answers still to confirm (in a capability, an area, or every area the
+    caller may edit): the preview of what POST .../carried-over/confirm would confirm."""
+    _, found = service.carried_over_answers(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        area_id=area_id,
+    )
+    names = service.user_names(session, {item.answer.updated_by_id for item in found})
+    return [answer_out(item.answer, names) for item in found]
+
+
+@router.post(
+    "/{assessment_id}/carried-over/confirm",
+    responses={409: {"description": "Some changed since the preview; `changed` names them"}},
+)
+def confirm_carried_over(
+    assessment_id: Id, data: ConfirmInput, user: CurrentUser, session: SessionDep, request: Request
+) -> list[AnswerOut]:
+    """Confirm carried-over answers at the versions previewed: all of them, or none."""
+    source = "api" if getattr(request.state, "auth", "") == "token" else "web"
+    answers = service.confirm_carried_over(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        expected=[(a.capability_id, a.indicator_id, a.version) for a in data.answers],
+        source=source,
+    )
+    return [answer_out(a, {user.id: user.full_name}) for a in answers]

@@ -163,3 +163,30 @@ class CommentInput(InputModel):
 class AssignmentInput(InputModel):
     area_id: str
     user_id: Id
+
+
+class ReviewFlagInput(InputModel):
+    """Marking an indicator for review, with an optional note saying what to look at."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class ReviewFlagOut(BaseModel):
+    capability_id: str
+    indicator_id: str
+    note: str
+    flagged_by: str | None
+    flagged_at: datetime
+
+
+class ConfirmItem(InputModel):
+    """One carried-over answer to confirm, at the version the user reviewed."""
+
+    capability_id: Annotated[str, Field(min_length=1, max_length=60)]
+    indicator_id: Annotated[str, Field(min_length=1, max_length=60)]
+    version: Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+
+
+class ConfirmInput(InputModel):
+    answers: Annotated[list[ConfirmItem], Field(min_length=1, max_length=1000)]

@@ -8,6 +8,7 @@ see is answered with NotFound, exactly as if it did not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,9 @@ from app.assessments.models import (
     AreaAssignment,
     Assessment,
     Comment,
+    Confidence,
+    Response,
+    ReviewFlag,
     Status,
     Target,
 )
@@ -43,6 +47,7 @@ from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.countries import service as country_service
 
 IndicatorKey = tuple[str, str]
+MAX_FLAG_NOTE = 500  # characters of the note that may come with a review mark
 
 
 # ---------------------------------------------------------------- access
@@ -875,3 +880,405 @@ def score_and_gaps(session: Session, *, user: User, assessment_id: int):
     )
     targets = {cid: t.level for cid, t in targets_of(session, assessment).items()}
     return score, scoring.rank_gaps(catalogue, score, targets)
+
+
+# ---------------------------------------------------------------- what is left; review marks
+
+
+class IndicatorFilter(StrEnum):
+    """The questionnaire's filters: what is left to do on an indicator."""
+
+    UNANSWERED = "unanswered"
+    TO_CONFIRM = "to_confirm"
+    LOW_CONFIDENCE = "low_confidence"
+    FLAGGED = "flagged"
+
+
+# An answer is of low confidence when it rests on self-reporting or states no confidence at
+# all; "unknown" answers claim nothing, so there is no confidence to raise.
+LOW_CONFIDENCE = frozenset({None, Confidence.SELF_REPORTED.value})
+
+
+def indicator_filters(answer: Answer | None, flagged: bool) -> set[IndicatorFilter]:
+    """Which filters an indicator matches, from its answer (None: unanswered) and its flag."""
+    found = set()
+    if answer is None:
+        found.add(IndicatorFilter.UNANSWERED)
+    else:
+        if answer.carried_over:
+            found.add(IndicatorFilter.TO_CONFIRM)
+        if answer.response != Response.UNKNOWN and answer.confidence in LOW_CONFIDENCE:
+            found.add(IndicatorFilter.LOW_CONFIDENCE)
+    if flagged:
+        found.add(IndicatorFilter.FLAGGED)
+    return found
+
+
+@dataclass(frozen=True)
+class AreaWork:
+    """What is left in one area: unanswered indicators, carried-over answers to confirm and
+    indicators marked for review, each with the first capability (in questionnaire order)
+    where one is found, so a page can send the reader straight there."""
+
+    area_id: str
+    total: int
+    unanswered: int
+    to_confirm: int
+    flagged: int
+    first: dict[str, str]
+
+    @property
+    def left(self) -> int:
+        return self.unanswered + self.to_confirm
+
+    @property
+    def answered(self) -> int:
+        return self.total - self.left
+
+
+def area_work(
+    catalogue: Catalogue,
+    carried: dict[IndicatorKey, bool],
+    flagged: set[IndicatorKey],
+    area_ids: set[str],
+) -> list[AreaWork]:
+    """What is left in each of area_ids, in catalogue order. carried maps every answered
+    indicator to whether its answer is carried over (still to confirm)."""
+    work = []
+    for area in catalogue.areas:
+        if area.id not in area_ids:
+            continue
+        counts = dict.fromkeys(IndicatorFilter, 0)
+        first: dict[str, str] = {}
+        total = 0
+        for capability in area.capabilities:
+            for indicator in capability.indicators:
+                key = (capability.id, indicator.id)
+                total += 1
+                kinds = []
+                if key not in carried:
+                    kinds.append(IndicatorFilter.UNANSWERED)
+                elif carried[key]:
+                    kinds.append(IndicatorFilter.TO_CONFIRM)
+                if key in flagged:
+                    kinds.append(IndicatorFilter.FLAGGED)
+                for kind in kinds:
+                    counts[kind] += 1
+                    first.setdefault(kind.value, capability.id)
+                if key not in carried or carried[key]:  # still to answer or to confirm
+                    first.setdefault("left", capability.id)
+        work.append(
+            AreaWork(
+                area.id,
+                total,
+                counts[IndicatorFilter.UNANSWERED],
+                counts[IndicatorFilter.TO_CONFIRM],
+                counts[IndicatorFilter.FLAGGED],
+                first,
+            )
+        )
+    return work
+
+
+def contributor_work(
+    session: Session, *, user: User, assessments: list[Assessment]
+) -> dict[int, list[AreaWork]]:
+    """A contributor's assigned areas in each open assessment, with what is left in them:
+    three queries whatever the number of assessments. Empty for anyone else."""
+    open_ids = [
+        a.id for a in assessments if permissions.is_editable(a) and a.country_id == user.country_id
+    ]
+    if user.role != Role.CONTRIBUTOR or not open_ids:
+        return {}
+    assigned: dict[int, set[str]] = {}
+    for assessment_id, area_id in session.execute(
+        select(AreaAssignment.assessment_id, AreaAssignment.area_id).where(
+            AreaAssignment.user_id == user.id, AreaAssignment.assessment_id.in_(open_ids)
+        )
+    ):
+        assigned.setdefault(assessment_id, set()).add(area_id)
+    if not assigned:
+        return {}
+    carried: dict[int, dict[IndicatorKey, bool]] = {i: {} for i in assigned}
+    for assessment_id, capability_id, indicator_id, is_carried in session.execute(
+        select(
+            Answer.assessment_id, Answer.capability_id, Answer.indicator_id, Answer.carried_over
+        ).where(Answer.assessment_id.in_(list(assigned)))
+    ):
+        carried[assessment_id][(capability_id, indicator_id)] = is_carried
+    flagged: dict[int, set[IndicatorKey]] = {i: set() for i in assigned}
+    for assessment_id, capability_id, indicator_id in session.execute(
+        select(ReviewFlag.assessment_id, ReviewFlag.capability_id, ReviewFlag.indicator_id).where(
+            ReviewFlag.assessment_id.in_(list(assigned))
+        )
+    ):
+        flagged[assessment_id].add((capability_id, indicator_id))
+    by_id = {a.id: a for a in assessments}
+    return {
+        assessment_id: area_work(
+            catalogue_of(session, by_id[assessment_id]),
+            carried[assessment_id],
+            flagged[assessment_id],
+            areas,
+        )
+        for assessment_id, areas in assigned.items()
+    }
+
+
+def review_flags_of(session: Session, assessment: Assessment) -> dict[IndicatorKey, ReviewFlag]:
+    rows = session.scalars(select(ReviewFlag).where(ReviewFlag.assessment_id == assessment.id))
+    return {(row.capability_id, row.indicator_id): row for row in rows}
+
+
+def _flag_target(session: Session, user: User, assessment_id: int, capability_id, indicator_id):
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    _find_indicator(catalogue_of(session, assessment), capability_id, indicator_id)
+    if not permissions.can_flag_for_review(user, assessment):
+        if not permissions.is_editable(assessment):
+            raise Forbidden(f"the assessment is {assessment.status} and read-only")
+        raise Forbidden("only the country's coordinator and contributors can mark for review")
+    return assessment
+
+
+def _find_flag(session: Session, assessment_id: int, capability_id: str, indicator_id: str):
+    return session.scalar(
+        select(ReviewFlag).where(
+            ReviewFlag.assessment_id == assessment_id,
+            ReviewFlag.capability_id == capability_id,
+            ReviewFlag.indicator_id == indicator_id,
+        )
+    )
+
+
+def flag_for_review(
+    session: Session,
+    *,
+    user: User,
+    assessment_id: int,
+    capability_id: str,
+    indicator_id: str,
+    note: str = "",
+) -> ReviewFlag:
+    """Mark an indicator for the team to review. Not an answer change: neither the answer's
+    version nor the assessment's revision moves. Marking it again keeps the first mark."""
+    assessment = _flag_target(session, user, assessment_id, capability_id, indicator_id)
+    note = note.strip()
+    if len(note) > MAX_FLAG_NOTE:
+        raise Invalid(
+            f"a note can have at most {MAX_FLAG_NOTE} characters",
+            field="note",
+            rule="too_long",
+            limit=MAX_FLAG_NOTE,
+        )
+    existing = _find_flag(session, assessment.id, capability_id, indicator_id)
+    if existing is not None:
+        return existing
+    flag = ReviewFlag(
+        assessment_id=assessment.id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+        note=note,
+        flagged_by_id=user.id,
+        flagged_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(flag)
+    except IntegrityError:  # someone marked it at the same moment: theirs stands
+        return _find_flag(session, assessment.id, capability_id, indicator_id)
+    audit.record(
+        session,
+        actor=user,
+        action="indicator.flagged_for_review",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={"capability": capability_id, "indicator": indicator_id},
+    )
+    return flag
+
+
+def clear_review_flag(
+    session: Session, *, user: User, assessment_id: int, capability_id: str, indicator_id: str
+) -> bool:
+    """Clear an indicator's review mark, whoever set it; False when there was none (a
+    repeated clear is harmless). The audit log keeps who set it and who cleared it."""
+    assessment = _flag_target(session, user, assessment_id, capability_id, indicator_id)
+    flag = _find_flag(session, assessment.id, capability_id, indicator_id)
+    if flag is None:
+        return False
+    session.delete(flag)
+    session.flush()
+    audit.record(
+        session,
+        actor=user,
+        action="indicator.review_flag_cleared",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={
+            "capability": capability_id,
+            "indicator": indicator_id,
+            "flagged_by": flag.flagged_by_id,
+            "flagged_at": flag.flagged_at.isoformat(),
+        },
+    )
+    return True
+
+
+# ---------------------------------------------------------------- confirming carried-over answers
+
+
+@dataclass(frozen=True)
+class ToConfirm:
+    """A carried-over answer waiting for confirmation, with where it sits."""
+
+    area_id: str
+    capability_id: str
+    answer: Answer
+
+
+def carried_over_answers(
+    session: Session,
+    *,
+    user: User,
+    assessment_id: int,
+    capability_id: str | None = None,
+    area_id: str | None = None,
+) -> tuple[Assessment, list[ToConfirm]]:
+    """The carried-over answers still to confirm in a capability, an area, or (neither given)
+    every area user may edit, in questionnaire order: what a bulk confirmation would confirm."""
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = catalogue_of(session, assessment)
+    editable = editable_areas(session, assessment=assessment, user=user)
+    if capability_id is not None:
+        try:
+            area_id = catalogue.area_of(capability_id).id
+        except KeyError:
+            raise NotFound("capability not found") from None
+    elif area_id is not None:
+        try:
+            catalogue.area(area_id)
+        except KeyError:
+            raise NotFound("area not found") from None
+    if not permissions.is_editable(assessment):
+        raise Forbidden(f"the assessment is {assessment.status} and read-only")
+    if not permissions.can_edit_answers(user, assessment, editable, area_id):
+        raise Forbidden("you can read this area but not change its answers")
+    answers = answers_of(session, assessment)
+    found = []
+    for area in catalogue.areas:
+        if area.id not in editable or (area_id is not None and area.id != area_id):
+            continue
+        for capability in area.capabilities:
+            if capability_id is not None and capability.id != capability_id:
+                continue
+            for indicator in capability.indicators:
+                answer = answers.get((capability.id, indicator.id))
+                if answer is not None and answer.carried_over:
+                    found.append(ToConfirm(area.id, capability.id, answer))
+    return assessment, found
+
+
+class ConfirmationConflict(Conflict):
+    """Some answers to confirm changed since the preview; nothing was confirmed."""
+
+    def __init__(self, changed: list[str]):
+        super().__init__(
+            "some of these answers changed since you reviewed them, so nothing was confirmed; "
+            "review the list again",
+            changed=changed,
+        )
+
+
+def confirm_carried_over(
+    session: Session,
+    *,
+    user: User,
+    assessment_id: int,
+    expected: list[tuple[str, str, int]],
+    source: str = "web",
+) -> list[Answer]:
+    """Confirm carried-over answers, each at the version the user reviewed, all or none.
+
+    Each confirmation is what confirming one answer is: its version rises, carried_over
+    clears and its history records an unchanged value. If any answer changed or was
+    confirmed since the preview, ConfirmationConflict names them and nothing is written.
+    """
+    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = catalogue_of(session, assessment)
+    if not expected:
+        raise Invalid("choose at least one answer to confirm", field="answers")
+    if len({(c, i) for c, i, _ in expected}) != len(expected):
+        raise Invalid("each answer can be confirmed only once", field="answers")
+    editable = editable_areas(session, assessment=assessment, user=user)
+    for capability_id, indicator_id, _version in expected:
+        area, _, _ = _find_indicator(catalogue, capability_id, indicator_id)
+        if not permissions.can_edit_answers(user, assessment, editable, area.id):
+            if not permissions.is_editable(assessment):
+                raise Forbidden(f"the assessment is {assessment.status} and read-only")
+            raise Forbidden("you can read this area but not change its answers")
+    current = answers_of(session, assessment)
+    changed = [
+        f"{capability_id}.{indicator_id}"
+        for capability_id, indicator_id, version in expected
+        if (answer := current.get((capability_id, indicator_id))) is None
+        or not answer.carried_over
+        or answer.version != version
+    ]
+    if changed:
+        raise ConfirmationConflict(changed)
+    now = utcnow()
+    confirmed_answers = []
+    # A savepoint, so a race lost half-way leaves none of the confirmations behind.
+    with session.begin_nested():
+        for capability_id, indicator_id, version in expected:
+            answer = current[(capability_id, indicator_id)]
+            # Compare-and-set, as a single save: a save racing this one wins or waits.
+            updated = session.execute(
+                update(Answer)
+                .where(
+                    Answer.id == answer.id,
+                    Answer.version == version,
+                    Answer.carried_over.is_(True),
+                )
+                .values(
+                    version=version + 1, carried_over=False, updated_by_id=user.id, updated_at=now
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if updated.rowcount != 1:
+                raise ConfirmationConflict([f"{capability_id}.{indicator_id}"])
+            changed_values = {
+                "version": version + 1,
+                "carried_over": False,
+                "updated_by_id": user.id,
+                "updated_at": now,
+            }
+            for name, value in changed_values.items():
+                set_committed_value(answer, name, value)
+            content = answer_content(answer)
+            session.add(
+                AnswerChange(
+                    answer_id=answer.id,
+                    version=version + 1,
+                    changed_by_id=user.id,
+                    changed_at=now,
+                    source=source,
+                    old_value=content,
+                    new_value=content,
+                )
+            )
+            confirmed_answers.append(answer)
+        session.flush()
+    _touch(session, assessment)
+    audit.record(
+        session,
+        actor=user,
+        action="answers.confirmed",
+        country_id=assessment.country_id,
+        assessment_id=assessment.id,
+        details={
+            "count": len(confirmed_answers),
+            "indicators": [f"{a.capability_id}.{a.indicator_id}" for a in confirmed_answers],
+        },
+    )
+    return confirmed_answers

@@ -20,6 +20,7 @@ from app.core.inputs import form_int
 from app.portability import permissions as portability_permissions
 from app.portability import service as portability
 from app.portability.models import PendingImport
+from app.web.mywork import confirmed_count, my_areas
 from app.web.pages.common import render
 
 
@@ -74,6 +75,8 @@ def overview_page(
                 session, user, assessment.id, request.query_params.get("import")
             ),
             "message": _("Saved.") if request.query_params.get("saved") else None,
+            "my_areas": my_areas(session, user, [assessment]),
+            "confirmed": confirmed_count(request),
         },
         status_code=status_code,
     )

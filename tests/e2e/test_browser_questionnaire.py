@@ -14,7 +14,7 @@ import pytest
 
 from app.accounts import service as accounts
 from app.assessments import service as assessments
-from app.assessments.models import Answer
+from app.assessments.models import Answer, Assessment, ReviewFlag
 from app.assessments.schemas import AnswerInput, AssessmentCreate
 from app.core.config import Settings
 from app.main import create_app
@@ -415,4 +415,277 @@ def test_on_a_slow_or_broken_link_one_save_is_in_flight_and_the_latest_wins(brow
     context.set_offline(False)  # back online: the failed save is sent again by itself
     sync_api.expect(state_of(page, "national-strategy")).to_have_text("Saved", timeout=15_000)
     assert stored(server, assessment_id, "national-strategy").response == "unknown"
+    context.close()
+
+
+# ---------------------------------------------------------------- autosave on a slow link
+
+
+def throttle(context, page, latency_ms: int):
+    """A slow connection, as the browser itself emulates it: every request waits latency_ms."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": latency_ms,
+            "downloadThroughput": 64 * 1024,
+            "uploadThroughput": 32 * 1024,
+        },
+    )
+    return cdp
+
+
+def answer_saves(page) -> list[tuple[str, int]]:
+    """Every answer save the page sends, as (response, HTTP status), in order."""
+    saves: list[tuple[str, int]] = []
+
+    def seen(response):
+        request = response.request
+        if request.method == "PUT" and "/answers/" in request.url:
+            saves.append((request.post_data_json["response"], response.status))
+
+    page.on("response", seen)
+    return saves
+
+
+def test_a_choice_made_while_a_refused_save_is_in_flight_is_saved_not_dropped(browser, server):
+    email = make_user(server, "coordinator", country="XAB")
+    assessment_id = new_assessment(server, email, country="XAB")
+    context, page = log_in(browser, server, email)
+    page.goto(f"{server['url']}/assessments/{assessment_id}{CAPABILITY}")
+    saves = answer_saves(page)
+    throttle(context, page, 1500)
+
+    # "Not applicable" without a reason is refused; Level 3 is chosen before the refusal
+    # comes back. The refusal is of a state no longer on screen: Level 3 must be saved.
+    form = indicator(page, "accountable-lead")
+    form.get_by_label("Not applicable").check()
+    sync_api.expect(state_of(page, "accountable-lead")).to_have_text("Saving…")
+    form.get_by_label(re.compile(r"Level 3 · Established")).check()
+    sync_api.expect(state_of(page, "accountable-lead")).to_have_text("Saved", timeout=20_000)
+    sync_api.expect(form.locator('[data-error-for="justification"]')).to_have_text("")
+    sync_api.expect(form.get_by_label(re.compile(r"Level 3 · Established"))).to_be_checked()
+    assert saves == [("not_applicable", 422), ("level", 200)]
+    answer = stored(server, assessment_id, "accountable-lead")
+    assert (answer.response, answer.level, answer.version) == ("level", 3, 1)
+
+    # The same race, answered by giving the reason while the refused save is in flight.
+    other = indicator(page, "dedicated-budget")
+    other.get_by_label("Not applicable").check()
+    sync_api.expect(state_of(page, "dedicated-budget")).to_have_text("Saving…")
+    other.get_by_label("Justification").fill("Funded through the interior ministry.")
+    sync_api.expect(state_of(page, "dedicated-budget")).to_have_text("Saved", timeout=20_000)
+    answer = stored(server, assessment_id, "dedicated-budget")
+    assert (answer.response, answer.justification) == (
+        "not_applicable",
+        "Funded through the interior ministry.",
+    )
+    assert saves[2:] == [("not_applicable", 422), ("not_applicable", 200)]
+
+    # A refusal of what is still on screen stays visible, marked not saved.
+    third = indicator(page, "coordination")
+    third.get_by_label("Not applicable").check()
+    sync_api.expect(state_of(page, "coordination")).to_have_text(
+        "Not saved — correct the errors shown", timeout=20_000
+    )
+    sync_api.expect(third.locator('[data-error-for="justification"]')).to_contain_text(
+        "Explain why"
+    )
+    assert stored(server, assessment_id, "coordination") is None
+
+    # The screen and the database agree once the page is loaded again.
+    page.reload()
+    sync_api.expect(
+        indicator(page, "accountable-lead").get_by_label(re.compile(r"Level 3 · Established"))
+    ).to_be_checked()
+    sync_api.expect(
+        indicator(page, "dedicated-budget").get_by_label("Justification")
+    ).to_have_value("Funded through the interior ministry.")
+    sync_api.expect(
+        indicator(page, "coordination").get_by_label("Not applicable")
+    ).not_to_be_checked()
+    context.close()
+
+
+def test_server_errors_and_ended_sessions_are_marked_unsaved_and_retried(browser, server):
+    email = make_user(server, "coordinator", country="XAB")
+    assessment_id = new_assessment(server, email, country="XAB")
+    context, page = log_in(browser, server, email)
+    page.goto(f"{server['url']}/assessments/{assessment_id}{CAPABILITY}")
+    form = indicator(page, "national-strategy")
+    answers_url = "**/api/v1/assessments/*/answers/**"
+
+    def unavailable(route):
+        route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"error": {"code": "busy", "message": "busy", "fields": []}}',
+        )
+
+    page.route(answers_url, unavailable)
+    form.get_by_label(re.compile(r"Level 2 · Developing")).check()
+    sync_api.expect(state_of(page, "national-strategy")).to_have_text("Not saved — retry")
+    retry = form.get_by_role("button", name="Retry")
+    sync_api.expect(retry).to_be_visible()
+    assert stored(server, assessment_id, "national-strategy") is None
+    page.unroute(answers_url)
+    retry.click()
+    sync_api.expect(state_of(page, "national-strategy")).to_have_text("Saved")
+    sync_api.expect(retry).to_be_hidden()
+    assert stored(server, assessment_id, "national-strategy").level == 2
+
+    # Text waiting for its save is marked as not saved yet, at once.
+    form.get_by_label("Evidence notes").fill("Cabinet decision 2026/14")
+    assert page.evaluate(
+        "document.querySelector('#ind-national-strategy [data-save-state]').dataset.state"
+    ) in ("pending", "saving")
+    sync_api.expect(state_of(page, "national-strategy")).to_have_text("Saved", timeout=10_000)
+
+    def logged_out(route):
+        route.fulfill(
+            status=401,
+            content_type="application/json",
+            body='{"error": {"code": "not_authenticated", "message": "log in", "fields": []}}',
+        )
+
+    page.route(answers_url, logged_out)
+    form.get_by_label("Confidence").select_option("verified")
+    sync_api.expect(state_of(page, "national-strategy")).to_contain_text("session has ended")
+    page.unroute(answers_url)
+    form.get_by_role("button", name="Retry").click()
+    sync_api.expect(state_of(page, "national-strategy")).to_have_text("Saved")
+    answer = stored(server, assessment_id, "national-strategy")
+    assert (answer.level, answer.evidence_notes, answer.confidence) == (
+        2,
+        "Cabinet decision 2026/14",
+        "verified",
+    )
+    context.close()
+
+
+# ---------------------------------------------------------------- a contributor's own work first
+
+
+def carried_over_assessment(server, coordinator: str, contributor: str, country: str) -> int:
+    """A second cycle started from a first in which leadership was answered (level 2),
+    with the policy area assigned to the contributor."""
+    catalogue = server["app"].state.catalogue.catalogue
+    first = new_assessment(server, coordinator, country=country)
+    with server["app"].state.sessionmaker.begin() as session:
+        user = accounts.find_user(session, coordinator)
+        for item in catalogue.capability("leadership").indicators:
+            assessments.save_answer(
+                session,
+                user=user,
+                assessment_id=first,
+                capability_id="leadership",
+                indicator_id=item.id,
+                data=AnswerInput(
+                    version=0, response="level", level=2, justification=f"Noted {item.id}"
+                ),
+            )
+        second = assessments.create_assessment(
+            session,
+            user=user,
+            data=AssessmentCreate(
+                country_code=country, cycle=f"C{uuid.uuid4().hex[:6]}", start_from_previous=True
+            ),
+            catalogue_version_id=server["app"].state.catalogue_version_id,
+        ).id
+        assessments.assign_area(
+            session,
+            user=user,
+            assessment_id=second,
+            area_id="policy",
+            contributor_id=accounts.find_user(session, contributor).id,
+        )
+    return second
+
+
+def serious_violations(page) -> list[str]:
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")
+    results = axe.Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_a_contributor_starts_from_their_areas_confirms_in_bulk_and_marks_for_review(
+    browser, server, width
+):
+    coordinator = make_user(server, "coordinator", country="XAC")
+    contributor = make_user(server, "contributor", country="XAC", name="Amina Yusuf")
+    assessment_id = carried_over_assessment(server, coordinator, contributor, "XAC")
+    leadership = server["app"].state.catalogue.catalogue.capability("leadership").indicators
+    context, page = log_in(browser, server, contributor, width=width)
+
+    mine = page.locator("#my-areas")
+    sync_api.expect(mine).to_contain_text("Policy and legislation")
+    sync_api.expect(mine).to_contain_text(f"{len(leadership)} to confirm")
+    assert no_horizontal_scroll(page)
+    assert serious_violations(page) == []
+    page.screenshot(path=str(SHOTS / f"gsr-my-areas-{width}.png"), full_page=True)
+
+    mine.get_by_role("link", name=re.compile("confirm in bulk")).click()
+    items = page.locator("#confirm-list > li")
+    sync_api.expect(items).to_have_count(len(leadership))
+    sync_api.expect(items.first).to_contain_text("Level 2 · Developing")
+    sync_api.expect(items.first).to_contain_text(f"Noted {leadership[0].id}")
+    assert no_horizontal_scroll(page)
+    assert serious_violations(page) == []
+    page.screenshot(path=str(SHOTS / f"gsr-confirm-preview-{width}.png"), full_page=True)
+    with server["app"].state.sessionmaker() as session:
+        revision = session.get(Assessment, assessment_id).revision
+    page.get_by_role("button", name=f"Confirm these {len(leadership)} answers").click()
+
+    # Back on the overview, the confirmation is shown in the block the action came from.
+    page.wait_for_url(re.compile(rf"/assessments/{assessment_id}\?confirmed=\d+#my-areas$"))
+    sync_api.expect(page.locator("#my-areas [role=status]")).to_have_text(
+        f"{len(leadership)} carried-over answers confirmed."
+    )
+    assert serious_violations(page) == []
+    with server["app"].state.sessionmaker() as session:
+        rows = session.query(Answer).filter_by(assessment_id=assessment_id).all()
+        assert len(rows) == len(leadership)
+        assert not any(row.carried_over for row in rows)
+        assert session.get(Assessment, assessment_id).revision == revision + 1
+
+    # What is left: the area's unanswered indicators, filtered in the questionnaire.
+    page.locator("#my-areas").get_by_role("link", name=re.compile("to answer")).click()
+    page.wait_for_url(re.compile(r"\?show=unanswered$"))
+    sync_api.expect(page.locator("#filter-note")).to_contain_text("Unanswered")
+    shown = page.locator("article.indicator")
+    assert shown.count() >= 1
+    first = shown.first
+    first_id = first.get_attribute("id").removeprefix("ind-")
+    first.get_by_label("Note for the team (optional)").fill("Ask the ministry of finance")
+    first.get_by_role("button", name="Mark for review").click()
+    sync_api.expect(first.locator("[data-flag-who]")).to_contain_text(
+        "Marked for review by Amina Yusuf"
+    )
+    assert no_horizontal_scroll(page)
+    assert serious_violations(page) == []
+    page.screenshot(path=str(SHOTS / f"gsr-filtered-flagged-{width}.png"), full_page=False)
+    with server["app"].state.sessionmaker() as session:
+        # A mark is not an answer: no revision, no answer.
+        assert session.get(Assessment, assessment_id).revision == revision + 1
+        flags = session.query(ReviewFlag).filter_by(assessment_id=assessment_id).all()
+        assert [(f.indicator_id, f.note) for f in flags] == [
+            (first_id, "Ask the ministry of finance")
+        ]
+
+    page.get_by_role("link", name=re.compile(r"^Marked for review")).click()
+    sync_api.expect(page.locator("article.indicator")).to_have_count(1)
+    sync_api.expect(page.locator("article.indicator")).to_contain_text(
+        "Ask the ministry of finance"
+    )
+    page.get_by_role("button", name="Clear the mark (resolved)").click()
+    sync_api.expect(page.locator("[data-flag-message]").first).to_have_text("Review mark cleared.")
+    with server["app"].state.sessionmaker() as session:
+        assert session.query(ReviewFlag).filter_by(assessment_id=assessment_id).count() == 0
     context.close()

@@ -16,6 +16,7 @@ from app.core.db import SessionDep
 from app.core.errors import Invalid
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id, form_int
+from app.web.mywork import confirmed_count
 from app.web.overview import overview_page
 from app.web.pages.common import (
     CheckedForm,
@@ -205,6 +206,7 @@ def _submit_page(
             "form": form or {"name": user.full_name, "position": "", "date": utc_today()},
             "errors": errors or {},
             "today": latest_today(),
+            "confirmed": confirmed_count(request),
         },
         status_code=status_code,
     )
@@ -239,7 +241,11 @@ def submit(
         if exc.field == "date":
             errors = {"date": _("The sign-off date cannot be in the future.")}
         elif exc.field == "answers":
-            errors = {"form": _("Some indicators still need an answer: see the list below.")}
+            errors = {
+                "form": _(
+                    "Some indicators still need an answer or a confirmation: see the lists below."
+                )
+            }
         return _submit_page(
             request, session, user, assessment_id, form=values, errors=errors, status_code=422
         )

@@ -15,6 +15,7 @@ from app.core.db import SessionDep
 from app.core.errors import Invalid
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import PageNumber
+from app.web.mywork import confirmed_count, my_areas
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
@@ -70,6 +71,8 @@ def _dashboard(
             "form": form or {"cycle": str(utc_today().year)},
             "errors": errors or {},
             "today": utc_today(),
+            "my_areas": my_areas(session, user, rows),
+            "confirmed": confirmed_count(request),
         },
         status_code=status_code,
     )

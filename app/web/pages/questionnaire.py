@@ -19,15 +19,18 @@ from app.assessments import permissions
 from app.assessments import service as assessments
 from app.assessments.models import Answer, Assessment
 from app.assessments.schemas import MAX_COMMENT, MAX_LINKS, AnswerInput
+from app.assessments.service import IndicatorFilter, indicator_filters
 from app.catalogue.schema import Catalogue
 from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id, Text, form_int
 from app.web.answers import describe
+from app.web.mywork import confirmed_count
 from app.web.pages.common import (
     CheckedForm,
     PageUser,
+    local_path,
     locale_of,
     redirect,
     render,
@@ -210,6 +213,44 @@ def history_entries(changes, catalogue: Catalogue, locale: str) -> list[dict[str
     return entries
 
 
+# ---------------------------------------------------------------- filters
+
+
+FILTERS = {
+    IndicatorFilter.UNANSWERED: _("Unanswered"),
+    IndicatorFilter.TO_CONFIRM: _("To confirm"),
+    IndicatorFilter.LOW_CONFIDENCE: _("Low confidence"),
+    IndicatorFilter.FLAGGED: _("Marked for review"),
+}
+
+
+def chosen_filter(request: Request) -> IndicatorFilter | None:
+    """The filter named in ?show=, or None (every indicator) when absent or unknown."""
+    try:
+        return IndicatorFilter(request.query_params.get("show", ""))
+    except ValueError:
+        return None
+
+
+def filter_matches(catalogue: Catalogue, answers: dict, flags: dict) -> dict[tuple, set]:
+    """The filters each indicator of the catalogue matches."""
+    return {
+        key: indicator_filters(answers.get(key), key in flags) for key in catalogue.indicator_keys()
+    }
+
+
+def filter_counts(catalogue: Catalogue, matches: dict[tuple, set]) -> dict[str, dict]:
+    """How many indicators of each capability match each filter."""
+    counts: dict[str, dict] = {}
+    for capability in catalogue.capabilities():
+        found = dict.fromkeys(IndicatorFilter, 0)
+        for indicator in capability.indicators:
+            for kind in matches[(capability.id, indicator.id)]:
+                found[kind] += 1
+        counts[capability.id] = found
+    return counts
+
+
 # ---------------------------------------------------------------- the page
 
 
@@ -238,7 +279,13 @@ def capability_page(
     )
     answers = assessments.answers_of(session, assessment)
     progress = assessments.progress(catalogue, assessments.confirmed(answers))
-    names = assessments.user_names(session, {a.updated_by_id for a in answers.values()})
+    flags = assessments.review_flags_of(session, assessment)
+    names = assessments.user_names(
+        session,
+        {a.updated_by_id for a in answers.values()} | {f.flagged_by_id for f in flags.values()},
+    )
+    show = chosen_filter(request)
+    matches = filter_matches(catalogue, answers, flags)
     comments = [
         (comment, name)
         for comment, name in assessments.comments_of(session, assessment)
@@ -251,8 +298,12 @@ def capability_page(
     )
 
     indicators = []
-    for indicator in capability.indicators:
+    for number, indicator in enumerate(capability.indicators, start=1):
         answer = answers.get((capability.id, indicator.id))
+        flag = flags.get((capability.id, indicator.id))
+        kinds = matches[(capability.id, indicator.id)]
+        if show is not None and show not in kinds:
+            continue
         content = assessments.answer_content(answer) if answer else None
         override = overrides.get(indicator.id, {})
         changes = history.get(indicator.id, [])
@@ -270,13 +321,25 @@ def capability_page(
                 "history": history_entries(changes, catalogue, locale),
                 "comments": [c for c in comments if c[0].indicator_id == indicator.id],
                 "saved": saved == indicator.id and not override,
+                "number": number,
+                "flag": flag,
+                "flagged_by": names.get(flag.flagged_by_id) if flag else None,
+                "kinds": kinds,
             }
         )
+    counts = filter_counts(catalogue, matches)
     ordered = catalogue.capabilities()
     position = ordered.index(capability)
+    # Under a filter, the pager skips the capabilities where nothing matches it.
+    reachable = [c for c in ordered if c is capability or show is None or counts[c.id][show]]
+    place = reachable.index(capability)
     neighbours = {
-        "previous": ordered[position - 1] if position > 0 else None,
-        "next": ordered[position + 1] if position + 1 < len(ordered) else None,
+        "previous": reachable[place - 1] if place > 0 else None,
+        "next": reachable[place + 1] if place + 1 < len(reachable) else None,
+    }
+    to_confirm = {
+        "capability": counts[capability.id][IndicatorFilter.TO_CONFIRM],
+        "area": sum(counts[c.id][IndicatorFilter.TO_CONFIRM] for c in area.capabilities),
     }
     return render(
         request,
@@ -297,6 +360,16 @@ def capability_page(
             "area_of": catalogue.area_of,
             "url": capability_url(assessment.id, area.id, capability.id),
             "api_base": f"/api/v1/assessments/{assessment.id}/answers/{capability.id}",
+            "flag_api": f"/api/v1/assessments/{assessment.id}/review-flags/{capability.id}",
+            "can_flag": permissions.can_flag_for_review(user, assessment),
+            "show": show,
+            "filters": FILTERS,
+            "counts": counts,
+            "total": len(capability.indicators),
+            "to_confirm": to_confirm if editable else {"capability": 0, "area": 0},
+            "confirmed": confirmed_count(request),
+            "query": f"?show={show.value}" if show else "",
+            "position": position,
         },
         status_code=status_code,
     )
@@ -463,3 +536,179 @@ def add_comment(
         )
     url = capability_url(assessment.id, area.id, capability_def.id)
     return redirect(f"{url}#comments-{indicator.id}")
+
+
+# ---------------------------------------------------------------- marking for review
+
+
+@router.post(BASE + "/indicators/{indicator_id}/review-flag")
+def review_flag(
+    request: Request,
+    user: PageUser,
+    form: CheckedForm,
+    session: SessionDep,
+    assessment_id: Id,
+    area_id: Text,
+    capability_id: Text,
+    indicator_id: Text,
+) -> Response:
+    """Mark an indicator for review, or clear its mark (the plain form; app.js uses the API)."""
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    catalogue = assessments.catalogue_of(session, assessment)
+    area, capability_def = locate(catalogue, area_id, capability_id)
+    indicator = _indicator(capability_def, indicator_id)
+    target = {
+        "user": user,
+        "assessment_id": assessment.id,
+        "capability_id": capability_def.id,
+        "indicator_id": indicator.id,
+    }
+    if text_field(form, "action") == "clear":
+        assessments.clear_review_flag(session, **target)
+    else:
+        note = text_field(form, "note")[: assessments.MAX_FLAG_NOTE + 1]
+        assessments.flag_for_review(session, **target, note=note)
+    url = capability_url(assessment.id, area.id, capability_def.id)
+    show = chosen_filter(request)
+    query = f"?show={show.value}" if show else ""
+    return redirect(f"{url}{query}#ind-{indicator.id}")
+
+
+# ---------------------------------------------------------------- confirming in bulk
+
+
+def _confirm_page(
+    request: Request,
+    session,
+    user: User,
+    assessment_id: int,
+    *,
+    capability_id: str | None,
+    area_id: str | None,
+    back: str,
+    changed: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The list of carried-over answers a bulk confirmation would confirm, and its button."""
+    locale = locale_of(request)
+    assessment, found = assessments.carried_over_answers(
+        session,
+        user=user,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        area_id=area_id,
+    )
+    catalogue = assessments.catalogue_of(session, assessment)
+    items = []
+    for entry in found:
+        capability = catalogue.capability(entry.capability_id)
+        indicator = _indicator(capability, entry.answer.indicator_id)
+        items.append(
+            {
+                "capability": capability,
+                "indicator": indicator,
+                "answer": entry.answer,
+                "shown": describe(assessments.answer_content(entry.answer), catalogue, locale),
+                "url": capability_url(assessment.id, entry.area_id, capability.id)
+                + f"#ind-{indicator.id}",
+            }
+        )
+    if capability_id is not None:
+        scope = catalogue.capability(capability_id).title.get(locale)
+    elif area_id is not None:
+        scope = catalogue.area(area_id).title.get(locale)
+    else:
+        scope = None
+    return render(
+        request,
+        "confirm.html",
+        {
+            "assessment": assessment,
+            "catalogue": catalogue,
+            "items": items,
+            "scope": scope,
+            "capability_id": capability_id or "",
+            "area_id": area_id or "",
+            "back": back,
+            "changed": changed,
+        },
+        status_code=status_code,
+    )
+
+
+def _scope(values) -> tuple[str | None, str | None]:
+    capability_id = (values.get("capability") or "").strip() or None
+    area_id = (values.get("area") or "").strip() or None
+    if capability_id is not None:
+        area_id = None  # a capability names its area already
+    return capability_id, area_id
+
+
+def _default_back(assessment_id: int, capability_id: str | None, catalogue) -> str:
+    if capability_id is not None:
+        try:
+            area = catalogue.area_of(capability_id)
+        except KeyError:
+            return f"/assessments/{assessment_id}"
+        return capability_url(assessment_id, area.id, capability_id)
+    return f"/assessments/{assessment_id}"
+
+
+@router.get("/assessments/{assessment_id}/confirm")
+def confirm_preview(
+    request: Request, user: PageUser, session: SessionDep, assessment_id: Id
+) -> Response:
+    """What would be confirmed: ?capability= or ?area= (neither: every area one may edit)."""
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    capability_id, area_id = _scope(request.query_params)
+    catalogue = assessments.catalogue_of(session, assessment)
+    back = local_path(
+        request.query_params.get("back"), _default_back(assessment.id, capability_id, catalogue)
+    )
+    return _confirm_page(
+        request,
+        session,
+        user,
+        assessment.id,
+        capability_id=capability_id,
+        area_id=area_id,
+        back=back,
+    )
+
+
+@router.post("/assessments/{assessment_id}/confirm")
+def confirm_carried_over(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
+) -> Response:
+    """Confirm the answers listed on the preview, at the versions it showed: all or none."""
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    capability_id, area_id = _scope(form)
+    catalogue = assessments.catalogue_of(session, assessment)
+    back = local_path(
+        text_field(form, "back"), _default_back(assessment.id, capability_id, catalogue)
+    )
+    expected = []
+    for value in form.getlist("answer"):
+        parts = value.split("|") if isinstance(value, str) else []
+        if len(parts) != 3:
+            raise Invalid("the list of answers to confirm is incomplete", field="answer")
+        expected.append((parts[0], parts[1], form_int(parts[2], field="answer", minimum=1)))
+    page = {"capability_id": capability_id, "area_id": area_id, "back": back}
+    try:
+        confirmed = assessments.confirm_carried_over(
+            session, user=user, assessment_id=assessment.id, expected=expected, source="web"
+        )
+    except assessments.ConfirmationConflict as exc:
+        return _confirm_page(
+            request,
+            session,
+            user,
+            assessment.id,
+            **page,
+            changed=exc.details.get("changed", []),
+            status_code=409,
+        )
+    path, _hash, fragment = back.partition("#")
+    joiner = "&" if "?" in path else "?"
+    anchor = f"#{fragment}" if fragment else ("#bulk-confirm" if capability_id else "#my-areas")
+    return redirect(f"{path}{joiner}confirmed={len(confirmed)}{anchor}")

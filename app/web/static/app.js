@@ -83,7 +83,8 @@
 
   Indicator.prototype.touch = function () {
     this.dirty = true;
-    if (this.stateNode.getAttribute("data-state") === "saved") this.setState("", "");
+    // What is on screen now differs from what the server holds: say so until it is saved.
+    if (!this.inFlight && !this.suspended) this.setState("pending", T.pending);
   };
 
   Indicator.prototype.schedule = function (delay) {
@@ -118,6 +119,17 @@
     };
   };
 
+  // An answer's content as one string, to tell whether two states are the same answer.
+  function contentKey(answer) {
+    answer = answer || {};
+    return JSON.stringify([
+      answer.response || "", answer.response === "level" ? answer.level : null,
+      (answer.justification || "").trim(), (answer.evidence_notes || "").trim(),
+      (answer.evidence_links || []).map(function (s) { return s.trim(); }),
+      answer.confidence || null
+    ]);
+  }
+
   Indicator.prototype.setState = function (state, text) {
     this.stateNode.setAttribute("data-state", state);
     this.stateNode.textContent = text;
@@ -141,6 +153,7 @@
     var controller = window.AbortController ? new AbortController() : null;
     var timeout = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT) : null;
     this.inFlight = true;
+    this.queued = false;
     this.dirty = false;
     this.setState("saving", T.saving);
     fetch(this.api, {
@@ -159,32 +172,59 @@
       });
     }).catch(function () {
       self.dirty = true;
+      self.queued = false;
       self.setState("failed", T.failed);
     }).then(function () {
       clearTimeout(timeout);
       self.inFlight = false;
-      if (self.queued && !self.suspended) { self.queued = false; self.save(); }
+      // A newer state of the form waits: send it now. After a failure the retry (or the
+      // next change, or coming back online) sends it instead.
+      if (self.queued && !self.suspended && !self.failed) self.save();
     });
   };
 
   Indicator.prototype.handle = function (status, data, payload) {
+    // Did the user change anything while this request was in flight? Then its answer is
+    // about a state no longer on screen: the newest state must be sent, never dropped.
+    var newer = contentKey(this.payload()) !== contentKey(payload);
+    if (newer) this.dirty = true;
     if (status === 200 && data) {
       this.version.value = data.version;
-      this.clearErrors();
       var carried = this.form.querySelector("[data-carried]");
       if (carried && !data.carried_over) carried.parentNode.removeChild(carried);
-      if (!this.queued && !this.dirty) this.setState("saved", T.saved);
+      this.clearErrors();
+      if (newer) { this.queued = true; } else { this.dirty = false; this.setState("saved", T.saved); }
+      return;
+    }
+    if (status === 409 && data && data.error) {
+      var current = data.error.current;
+      if (current && contentKey(current) === contentKey(payload)) {
+        // Our own earlier save landed though its answer never came back (a dropped
+        // connection): take its version and carry on from there.
+        this.version.value = current.version;
+        if (newer) { this.queued = true; } else { this.dirty = false; this.setState("saved", T.saved); }
+        return;
+      }
+      this.dirty = true;
+      this.queued = false;
+      this.showConflict(current, this.payload());
       return;
     }
     this.dirty = true;
-    if (status === 409 && data && data.error) {
-      this.queued = false;
-      this.showConflict(data.error.current, payload);
-    } else if (status === 422 && data && data.error) {
+    if (status === 422 && data && data.error) {
+      if (newer) {
+        // The refusal was of an older state: its errors no longer apply, send the new one.
+        this.clearErrors();
+        this.queued = true;
+        return;
+      }
       this.queued = false;
       this.showErrors(data.error.fields || [{ field: data.error.field || "", reason: data.error.message || "" }]);
       this.setState("invalid", T.invalid);
-    } else if (status === 401) {
+      return;
+    }
+    this.queued = false;
+    if (status === 401) {
       this.setState("failed", T.loggedOut);
     } else if (status === 403 || status === 404) {
       this.setState("failed", T.forbidden);
@@ -324,11 +364,78 @@
     all.push(new Indicator(form));
   });
 
+  // Review marks: set or cleared through the API without leaving the page, so answers
+  // being typed elsewhere on it are never lost to a page load.
+  function ReviewFlag(form) {
+    this.form = form;
+    this.box = form.parentNode;
+    this.api = form.getAttribute("data-flag-api");
+    this.action = form.querySelector('input[name="action"]');
+    this.button = form.querySelector("[data-flag-button]");
+    this.message = form.querySelector("[data-flag-message]");
+    this.note = form.querySelector('input[name="note"]');
+    var self = this;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.send();
+    });
+  }
+
+  ReviewFlag.prototype.send = function () {
+    var self = this;
+    var clearing = this.action.value === "clear";
+    this.button.disabled = true;
+    this.message.textContent = T.saving;
+    fetch(this.api, {
+      method: clearing ? "DELETE" : "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken },
+      body: clearing ? undefined : JSON.stringify({ note: this.note ? this.note.value : "" })
+    }).then(function (response) {
+      if (clearing && response.status === 204) return self.show(null);
+      if (!clearing && response.status === 200) return response.json().then(function (flag) { self.show(flag); });
+      throw new Error("refused");
+    }).catch(function () {
+      self.message.textContent = T.flagFailed;
+    }).then(function () {
+      self.button.disabled = false;
+    });
+  };
+
+  ReviewFlag.prototype.show = function (flag) {
+    var state = this.box.querySelector("[data-flag-state]");
+    var who = this.box.querySelector("[data-flag-who]");
+    var note = this.box.querySelector("[data-flag-note]");
+    var fresh = this.box.querySelector("[data-flag-new]");
+    if (flag) {
+      who.textContent = T.flaggedBy.replace("{name}", flag.flagged_by || "?").replace("{when}", formatWhen(flag.flagged_at));
+      note.textContent = flag.note || "";
+      this.box.setAttribute("data-flagged", "");
+    } else {
+      this.box.removeAttribute("data-flagged");
+      if (this.note) this.note.value = "";
+    }
+    // The "Marked for review" filter counts this capability's marks: keep it true.
+    var count = document.querySelector('[data-filter="flagged"] .status-counts__n');
+    var was = this.box.hasAttribute("data-was-flagged");
+    if (count && was !== !!flag) count.textContent = String(Math.max(0, (parseInt(count.textContent, 10) || 0) + (flag ? 1 : -1)));
+    if (flag) this.box.setAttribute("data-was-flagged", ""); else this.box.removeAttribute("data-was-flagged");
+    state.hidden = !flag;
+    if (fresh) fresh.hidden = !!flag;
+    this.action.value = flag ? "clear" : "set";
+    this.button.textContent = flag ? T.clearMark : T.markForReview;
+    this.message.textContent = flag ? T.marked : T.markCleared;
+  };
+
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-flag-api]"), function (form) {
+    new ReviewFlag(form);
+  });
+
   window.addEventListener("online", function () {
     all.forEach(function (item) { if (item.failed) item.schedule(0); });
   });
   window.addEventListener("beforeunload", function (event) {
-    var pending = all.some(function (item) { return item.inFlight || item.queued || (item.dirty && !item.suspended && item.values().answer); });
+    var pending = all.some(function (item) { return item.inFlight || item.queued || (item.dirty && item.values().answer); });
     if (pending) { event.preventDefault(); event.returnValue = T.unsaved; return T.unsaved; }
   });
 })();
