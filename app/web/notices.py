@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
@@ -45,7 +46,7 @@ def area_section(area_id: str) -> str:
 def done_url(assessment_id: int, done: str, section: str = TOP, **params: Any) -> str:
     """Where a handler sends the browser after `done`: the message's own anchor, so that it
     is scrolled into view."""
-    query = "".join(f"&{name}={value}" for name, value in params.items())
+    query = f"&{urlencode(params)}" if params else ""
     anchor = "" if section == TOP else f"#notice-{section}"
     return f"/assessments/{assessment_id}?done={done}{query}{anchor}"
 
