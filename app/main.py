@@ -18,7 +18,7 @@ from app.catalogue import service as catalogue_service
 from app.catalogue.loader import load_catalogue
 from app.catalogue.router import router as catalogue_router
 from app.comparisons.router import router as comparisons_router
-from app.core import db_answers, handlers, headers
+from app.core import compression, db_answers, handlers, headers
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessions
 from app.core.health import router as health_router
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(report_pages)
     web.install(application)
     application.include_router(web.router)
+    # Outermost of our middleware: error pages and security headers are compressed too.
+    compression.install(application)
     return application
 
 

@@ -573,7 +573,10 @@ def assign_area(
     return assignment
 
 
-def unassign_area(session: Session, *, user: User, assessment_id: int, assignment_id: int) -> None:
+def unassign_area(
+    session: Session, *, user: User, assessment_id: int, assignment_id: int
+) -> AreaAssignment:
+    """Remove an area assignment; returns the removed assignment (area and person)."""
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
     if not permissions.can_assign_areas(user, assessment):
         raise _refusal(user, assessment)
@@ -589,6 +592,7 @@ def unassign_area(session: Session, *, user: User, assessment_id: int, assignmen
         assessment_id=assessment.id,
         details={"area": assignment.area_id, "user_id": assignment.user_id},
     )
+    return assignment
 
 
 def comment_body(body: str) -> str:

@@ -1,5 +1,6 @@
 """Password hashing (Argon2 via pwdlib) and random tokens stored only as hashes."""
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -54,3 +55,28 @@ def token_hash(token: str) -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# A secret in a compressed page can be guessed byte by byte from the compressed sizes
+# (BREACH) when the page also reflects what an attacker sends. Pages therefore carry the CSRF
+# token masked afresh for each response: a random pad, then the token XOR the pad.
+
+
+def mask_token(token: str) -> str:
+    """token under a fresh random mask: a different text on every page, the same secret."""
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    masked = bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+    return base64.urlsafe_b64encode(pad + masked).decode().rstrip("=")
+
+
+def unmask_token(value: str) -> str | None:
+    """The token mask_token() masked, or None if value is not a masked token."""
+    try:
+        data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        if not data or len(data) % 2:
+            return None
+        half = len(data) // 2
+        return bytes(a ^ b for a, b in zip(data[:half], data[half:], strict=True)).decode()
+    except (ValueError, UnicodeError):
+        return None

@@ -9,6 +9,15 @@ from app.catalogue.schema import Catalogue
 from app.core.i18n import lazy_gettext as _
 from app.web.pages.common import CONFIDENCE_LABELS, RESPONSE_LABELS
 
+# The name of each field describe() returns, as the history and the previews label it.
+FIELD_NAMES = {
+    "answer": _("Answer"),
+    "justification": _("Justification"),
+    "evidence_notes": _("Evidence notes"),
+    "evidence_links": _("Evidence links"),
+    "confidence": _("Confidence"),
+}
+
 
 def describe_choice(content: dict | None, catalogue: Catalogue, locale: str):
     """How an answer's response reads: 'Level 2 · Developing', 'Not applicable', ..."""

@@ -15,13 +15,13 @@ from app.assessments import permissions
 from app.assessments import service as assessments
 from app.assessments.schemas import MAX_COMMENT
 from app.core.errors import Invalid, NotFound
-from app.core.i18n import lazy_gettext as _
 from app.core.inputs import form_int
 from app.portability import permissions as portability_permissions
 from app.portability import service as portability
 from app.portability.models import PendingImport
+from app.web import notices
 from app.web.mywork import confirmed_count, my_areas
-from app.web.pages.common import render
+from app.web.pages.common import locale_of, render
 
 
 def overview_page(
@@ -43,6 +43,16 @@ def overview_page(
     for assignment, member in assessments.assignments_of(session, assessment):
         assigned.setdefault(assignment.area_id, []).append((assignment, member))
     comments = assessments.comments_of(session, assessment)
+    contributors = assessments.country_contributors(session, assessment) if can_assign else []
+    notice = notices.overview_notice(
+        request.query_params,
+        locale=locale_of(request),
+        catalogue=catalogue,
+        country=assessment.country.name,
+        status=assessment.status,
+        assigned=assigned,
+        people=contributors,
+    )
     plan = plans.plans_progress(session, [assessment.id])[assessment.id]
     return render(
         request,
@@ -53,9 +63,7 @@ def overview_page(
             "progress": assessments.progress(catalogue, assessments.confirmed(answers)),
             "to_confirm": sum(1 for answer in answers.values() if answer.carried_over),
             "assigned": assigned,
-            "contributors": assessments.country_contributors(session, assessment)
-            if can_assign
-            else [],
+            "contributors": contributors,
             "mine": mine,
             "targets": assessments.targets_of(session, assessment),
             "review_comments": [c for c in comments if c[0].kind == "review"],
@@ -74,9 +82,11 @@ def overview_page(
             "imported": import_result(
                 session, user, assessment.id, request.query_params.get("import")
             ),
-            "message": _("Saved.") if request.query_params.get("saved") else None,
             "my_areas": my_areas(session, user, [assessment]),
             "confirmed": confirmed_count(request),
+            # A confirmation is shown in the section its form is in; TOP ones above it all.
+            "notice": notice,
+            "message": notices.top_message(notice, request.query_params),
         },
         status_code=status_code,
     )

@@ -7,8 +7,8 @@ response, pages included.
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 
+from app.web.assets import FingerprintedStaticFiles
 from app.web.pages import (
     account,
     alliance,
@@ -38,6 +38,7 @@ for pages in (
 
 
 def install(app: FastAPI) -> None:
-    """Mount static assets and the page error renderer (app/core/handlers.py calls it)."""
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    """Mount static assets (fingerprinted, see app/web/assets.py) and the page error renderer
+    (app/core/handlers.py calls it)."""
+    app.mount("/static", FingerprintedStaticFiles(directory=STATIC_DIR), name="static")
     app.state.render_error = render_error

@@ -355,7 +355,7 @@ def test_a_coordinator_finishes_signs_off_and_the_assessment_becomes_read_only(b
     sync_api.expect(page.locator("#missing")).to_have_count(0)
     page.get_by_label("Position").fill("Director of child protection")
     page.get_by_role("button", name="Sign off and submit").click()
-    page.wait_for_url(re.compile(rf"/assessments/{assessment_id}\?saved=1$"))
+    page.wait_for_url(re.compile(rf"/assessments/{assessment_id}\?done=submitted$"))
     sync_api.expect(page.locator(".panel .status")).to_have_text(re.compile("Submitted"))
     sync_api.expect(page.locator("main")).to_contain_text(
         "Signed off by Ana Lima (Director of child protection)"

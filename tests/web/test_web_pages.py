@@ -18,7 +18,7 @@ from app.accounts.dependencies import SESSION_COOKIE
 from app.assessments import service as assessments
 from app.assessments.models import Answer
 from app.assessments.schemas import AnswerInput, AssessmentCreate
-from app.core import i18n
+from app.core import i18n, security
 from app.core.config import PROJECT_ROOT, Settings
 from app.main import create_app
 
@@ -244,8 +244,11 @@ def test_questionnaire_shows_every_level_descriptor_as_a_labelled_choice(web, co
     for level in catalogue.maturity_scale:
         assert f"Level {level.level} · {level.name.get('en')}" in text_of(body)
     assert body.count('name="version" value="0"') == len(capability.indicators)
-    assert body.count(f'name="csrf_token" value="{country["token"]}"') >= 4
-    assert f'<meta name="csrf-token" content="{country["token"]}">' in body
+    # Every form carries the session's CSRF token, masked afresh for each page.
+    page_token = re.search(r'<meta name="csrf-token" content="([^"]+)">', body).group(1)
+    assert body.count(f'name="csrf_token" value="{page_token}"') >= 4
+    assert page_token != country["token"]
+    assert security.unmask_token(page_token) == security.unmask_token(country["token"])
     assert f'data-api="/api/v1/assessments/{country["id"]}/answers/leadership/{INDICATOR}"' in body
     assert "Independently verified" in body and "Self-reported" in body
 

@@ -182,9 +182,11 @@ def test_the_overview_shows_the_controls_the_predicates_allow(
     page = client.get(base).text
     shown = {
         "submit": f'href="{base}/submit"' in page,
-        "targets": form_action(f"{base}/targets") in page,
-        "assign": form_action(f"{base}/assignments") in page,
-        "review": form_action(f"{base}/validate") in page and form_action(f"{base}/return") in page,
+        "targets": form_action(f"{base}/targets#targets") in page,
+        # These forms post to their section's anchor, so that a refusal is shown in view.
+        "assign": form_action(f"{base}/assignments#area-policy") in page,
+        "review": f'href="{base}/validate"' in page
+        and form_action(f"{base}/return#review") in page,
         "upload": form_action(f"{base}/workbook") in page,
         "export": f"{base}/export.json" in page,
     }

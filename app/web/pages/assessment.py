@@ -13,9 +13,10 @@ from app.assessments import service as assessments
 from app.assessments.schemas import SignOff
 from app.core.clock import latest_today, utc_today
 from app.core.db import SessionDep
-from app.core.errors import Invalid
+from app.core.errors import Forbidden, Invalid
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id, form_int
+from app.web import notices
 from app.web.mywork import confirmed_count
 from app.web.overview import overview_page
 from app.web.pages.common import (
@@ -51,12 +52,13 @@ def assign(
     contributor = text_field(form, "user_id")
     area_id = text_field(form, "area_id")
     try:
+        contributor_id = form_int(contributor, field="user_id", minimum=1)
         assessments.assign_area(
             session,
             user=user,
             assessment_id=assessment_id,
             area_id=area_id,
-            contributor_id=form_int(contributor, field="user_id", minimum=1),
+            contributor_id=contributor_id,
         )
     except Invalid:
         return overview_page(
@@ -67,17 +69,25 @@ def assign(
             errors={f"assign-{area_id}": _("Choose a contributor of your country.")},
             status_code=422,
         )
-    return redirect(f"/assessments/{assessment_id}?saved=1#area-{area_id}")
+    section = notices.area_section(area_id)
+    return redirect(
+        notices.done_url(assessment_id, "assigned", section, area=area_id, person=contributor_id)
+    )
 
 
 @router.post("/assessments/{assessment_id}/assignments/{assignment_id}/delete")
 def unassign(
     user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id, assignment_id: Id
 ) -> Response:
-    assessments.unassign_area(
+    removed = assessments.unassign_area(
         session, user=user, assessment_id=assessment_id, assignment_id=assignment_id
     )
-    return redirect(f"/assessments/{assessment_id}?saved=1#assignments")
+    section = notices.area_section(removed.area_id)
+    return redirect(
+        notices.done_url(
+            assessment_id, "unassigned", section, area=removed.area_id, person=removed.user_id
+        )
+    )
 
 
 @router.post("/assessments/{assessment_id}/targets")
@@ -119,7 +129,7 @@ def set_targets(
     if errors:
         session.rollback()  # the form is saved whole or not at all
         return overview_page(request, session, user, assessment_id, errors=errors, status_code=422)
-    return redirect(f"/assessments/{assessment_id}?saved=1#targets")
+    return redirect(notices.done_url(assessment_id, "targets", "targets", changed=len(wanted)))
 
 
 @router.post("/assessments/{assessment_id}/return")
@@ -150,13 +160,44 @@ def return_for_changes(
             review_input=comments,
             status_code=422,
         )
-    return redirect(f"/assessments/{assessment_id}?saved=1")
+    return redirect(notices.done_url(assessment_id, "returned", comments=len(comments)))
+
+
+# Validation is final, so the page asks first: the overview's button opens this page, and
+# only its form (carrying confirm=yes) validates. Without JavaScript, like every form here.
+@router.get("/assessments/{assessment_id}/validate")
+def validate_page(
+    request: Request, user: PageUser, session: SessionDep, assessment_id: Id
+) -> Response:
+    assessment = assessments.get_assessment(session, user=user, assessment_id=assessment_id)
+    if not permissions.can_review(user, assessment):
+        raise Forbidden("only a submitted assessment can be validated")
+    catalogue = assessments.catalogue_of(session, assessment)
+    answers = assessments.answers_of(session, assessment)
+    return render(
+        request,
+        "validate.html",
+        {
+            "assessment": assessment,
+            "progress": assessments.progress(catalogue, assessments.confirmed(answers))[""],
+            "review_comments": sum(
+                1
+                for comment, _name in assessments.comments_of(session, assessment)
+                if comment.kind == "review"
+            ),
+        },
+    )
 
 
 @router.post("/assessments/{assessment_id}/validate")
-def validate(user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id) -> Response:
+def validate(
+    request: Request, user: PageUser, form: CheckedForm, session: SessionDep, assessment_id: Id
+) -> Response:
+    if text_field(form, "confirm") != "yes":
+        # A form from elsewhere (an old page, a script) that skipped the question.
+        return validate_page(request, user, session, assessment_id)
     assessments.validate(session, user=user, assessment_id=assessment_id)
-    return redirect(f"/assessments/{assessment_id}?saved=1")
+    return redirect(notices.done_url(assessment_id, "validated"))
 
 
 # ---------------------------------------------------------------- sign-off
@@ -249,4 +290,4 @@ def submit(
         return _submit_page(
             request, session, user, assessment_id, form=values, errors=errors, status_code=422
         )
-    return redirect(f"/assessments/{assessment_id}?saved=1")
+    return redirect(notices.done_url(assessment_id, "submitted"))

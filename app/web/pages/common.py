@@ -3,10 +3,8 @@ labels for stored codes, and the error pages."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -23,12 +21,13 @@ from app.accounts import permissions as account_permissions
 from app.accounts.dependencies import CurrentUser, verify_csrf
 from app.accounts.models import User
 from app.comparisons import permissions as comparison_permissions
-from app.core import i18n
+from app.core import i18n, security
 from app.core.db import SessionDep
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Throttled
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import check_form
 from app.countries.models import Country
+from app.web.assets import static_url
 
 WEB_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -95,16 +94,6 @@ def _format_datetime(value: datetime | None, locale: str) -> str:
 
 def _format_date(value: date | None, locale: str) -> str:
     return format_date(value, "medium", locale=_formatting_locale(locale)) if value else ""
-
-
-@cache
-def _asset_version(name: str) -> str:
-    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
-
-
-def static_url(name: str) -> str:
-    """The URL of a static file, changing when its content changes (so it can be cached)."""
-    return f"/static/{name}?v={_asset_version(name)}"
 
 
 def _environment() -> Environment:
@@ -206,6 +195,10 @@ def locale_of(request: Request) -> str:
     return i18n.negotiate(request, user.locale if user is not None else None)
 
 
+def _masked(token: str | None) -> str | None:
+    return security.mask_token(token) if token else None
+
+
 def render(
     request: Request,
     template: str,
@@ -220,7 +213,8 @@ def render(
     values = {
         "request": request,
         "user": getattr(request.state, "web_user", None),
-        "csrf_token": getattr(request.state, "csrf_token", None),
+        # Masked afresh for each page, so compression cannot reveal it (security.mask_token).
+        "csrf_token": _masked(getattr(request.state, "csrf_token", None)),
         "demo_mode": settings.demo_mode,
         "locale": locale,
         "direction": i18n.direction(locale),

@@ -25,7 +25,7 @@ from app.core.db import SessionDep
 from app.core.errors import Invalid, NotFound
 from app.core.i18n import lazy_gettext as _
 from app.core.inputs import Id, Text, form_int
-from app.web.answers import describe
+from app.web.answers import FIELD_NAMES, describe
 from app.web.mywork import confirmed_count
 from app.web.pages.common import (
     CheckedForm,
@@ -40,7 +40,7 @@ from app.web.pages.common import (
 router = APIRouter()
 
 BASE = "/assessments/{assessment_id}/areas/{area_id}/capabilities/{capability_id}"
-HISTORY_FIELDS = ("answer", "justification", "evidence_notes", "evidence_links", "confidence")
+HISTORY_FIELDS = tuple(FIELD_NAMES)
 SHORTEN_AT = 240
 # The service's refusals of a comment, in the page's words.
 COMMENT_MESSAGES = {
@@ -200,7 +200,14 @@ def history_entries(changes, catalogue: Catalogue, locale: str) -> list[dict[str
             before = old[field] if old else ""
             after = new[field]
             if str(before) != str(after):
-                fields.append({"field": field, "old": _shorten(before), "new": _shorten(after)})
+                fields.append(
+                    {
+                        "field": field,
+                        "label": FIELD_NAMES[field],
+                        "old": _shorten(before),
+                        "new": _shorten(after),
+                    }
+                )
         entries.append(
             {
                 "at": change.changed_at,
@@ -325,6 +332,7 @@ def capability_page(
                 "flag": flag,
                 "flagged_by": names.get(flag.flagged_by_id) if flag else None,
                 "kinds": kinds,
+                "commented": request.query_params.get("commented") == indicator.id,
             }
         )
     counts = filter_counts(catalogue, matches)
@@ -535,7 +543,8 @@ def add_comment(
             status_code=422,
         )
     url = capability_url(assessment.id, area.id, capability_def.id)
-    return redirect(f"{url}#comments-{indicator.id}")
+    # Back to the comment, shown open with a confirmation beside it.
+    return redirect(f"{url}?commented={indicator.id}#comment-posted-{indicator.id}")
 
 
 # ---------------------------------------------------------------- marking for review

@@ -27,7 +27,7 @@ from app.core.inputs import Id, check_text
 from app.portability import service as portability
 from app.portability.service import TooLarge
 from app.portability.uploads import read_upload
-from app.web.answers import describe
+from app.web.answers import FIELD_NAMES, describe
 from app.web.overview import applied_counts, overview_page
 from app.web.pages.common import CheckedForm, PageUser, locale_of, redirect, render
 
@@ -42,14 +42,7 @@ DISPLAY_FIELDS = {
     "evidence_links": "evidence_links",
     "confidence": "confidence",
 }
-DISPLAY_LABELS = {
-    "answer": _("Answer"),
-    "justification": _("Justification"),
-    "evidence_notes": _("Evidence notes"),
-    "evidence_links": _("Evidence links"),
-    "confidence": _("Confidence"),
-    "target": _("Target level"),
-}
+DISPLAY_LABELS = {**FIELD_NAMES, "target": _("Target level")}
 SHORTEN_AT = 300
 
 
