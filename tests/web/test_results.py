@@ -162,6 +162,7 @@ def test_results_page_states_every_figure_of_the_gap_report(worked, renderer, ap
                 else level_words(capability["target"], capability["target_name"])
             )
             assert target_pdf in words
+            assert to_go_words(capability) in words
             facts = (
                 f"{capability['number']} {capability['title']} Level {level_pdf} "
                 f"Target {target_pdf} To go {to_go_words(capability)}"
@@ -402,7 +403,7 @@ def test_overview_shows_levels_targets_and_gaps_beside_progress_and_review(world
         assert f'data-level="{level}"' in row and f'data-gap="{gap}"' in row
         words = text(row)
         if capability["status"] == "gap":
-            expected = "1 level to go" if capability["gap"] == 1 else f"{capability['gap']} levels"
+            expected = "1 level" if capability["gap"] == 1 else f"{capability['gap']} levels"
             assert expected in words
         elif capability["status"] == "met":
             assert "met" in words
