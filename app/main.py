@@ -24,6 +24,7 @@ from app.core.db import make_engine, make_sessions
 from app.core.health import router as health_router
 from app.countries import service as country_service
 from app.portability.router import router as portability_router
+from app.reporting.results_router import router as results_router
 from app.reporting.router import alliance_router as alliance_reports_router
 from app.reporting.router import pages as report_pages
 from app.reporting.router import router as reports_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     application.include_router(reports_router, prefix="/api/v1")
     application.include_router(alliance_reports_router, prefix="/api/v1")
     application.include_router(report_pages)
+    application.include_router(results_router, prefix="/api/v1")
     web.install(application)
     application.include_router(web.router)
     # Outermost of our middleware: error pages and security headers are compressed too.

@@ -479,6 +479,9 @@ def _previous(session: Session, *, user: User, assessment: Assessment) -> _Score
         )
     except NotFound:
         return None
+    # A draft (or returned) cycle is still moving: change is measured against a signed-off one.
+    if previous.status not in comparisons.COUNTED_STATUSES:
+        return None
     return _score(session, previous)
 
 

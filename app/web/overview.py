@@ -4,6 +4,7 @@ with the error that stopped them, by the workbook upload's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -19,7 +20,9 @@ from app.core.inputs import form_int
 from app.portability import permissions as portability_permissions
 from app.portability import service as portability
 from app.portability.models import PendingImport
+from app.scoring import AnswerValue, rank_gaps, score_assessment
 from app.web import notices
+from app.web.figures import shade
 from app.web.mywork import confirmed_count, my_areas
 from app.web.pages.common import locale_of, render
 
@@ -54,6 +57,7 @@ def overview_page(
         people=contributors,
     )
     plan = plans.plans_progress(session, [assessment.id])[assessment.id]
+    targets = assessments.targets_of(session, assessment)
     return render(
         request,
         "assessment.html",
@@ -65,7 +69,9 @@ def overview_page(
             "assigned": assigned,
             "contributors": contributors,
             "mine": mine,
-            "targets": assessments.targets_of(session, assessment),
+            "targets": targets,
+            "standing": standings(catalogue, answers, targets, assessment),
+            "shade": lambda level: shade(level, catalogue.max_level),
             "review_comments": [c for c in comments if c[0].kind == "review"],
             # What the page offers comes from the predicates the services refuse with.
             "can_assign": can_assign,
@@ -121,3 +127,49 @@ def import_result(
     if pending.status == "pending":
         return None
     return {"status": pending.status, **applied_counts(pending)}
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where one capability stands now, as the results page and the gap report say."""
+
+    level: int | None
+    not_applicable: bool
+    provisional: bool
+    target: int | None
+    status: str  # not_applicable, no_target, met or gap (as the report's CapabilityView)
+    gap: int | None
+
+
+def standings(catalogue, answers: dict, targets: dict, assessment) -> dict[str, Standing]:
+    """Each capability's level, target and levels to go, from the current answers, scored
+    and ranked by the same pure functions as the results page and the reports."""
+    values = {key: AnswerValue(row.response, row.level) for key, row in answers.items()}
+    score = score_assessment(
+        catalogue, values, catalogue_hash=assessment.catalogue_version.content_hash
+    )
+    levels = {cid: target.level for cid, target in targets.items()}
+    gaps = {gap.capability_id: gap.gap for gap in rank_gaps(catalogue, score, levels).gaps}
+    found = {}
+    for result in score.capabilities:
+        cid = result.capability_id
+        to_confirm = any(
+            answers[(cid, indicator.id)].carried_over
+            for indicator in catalogue.capability(cid).indicators
+            if (cid, indicator.id) in answers
+        )
+        if result.not_applicable:
+            status = "not_applicable"
+        elif cid not in levels:
+            status = "no_target"
+        else:
+            status = "gap" if cid in gaps else "met"
+        found[cid] = Standing(
+            level=result.level,
+            not_applicable=result.not_applicable,
+            provisional=result.provisional or bool(result.completeness.unknown) or to_confirm,
+            target=levels.get(cid),
+            status=status,
+            gap=gaps.get(cid, 0) if status in ("gap", "met") else None,
+        )
+    return found

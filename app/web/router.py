@@ -17,6 +17,7 @@ from app.web.pages import (
     dashboard,
     plan,
     questionnaire,
+    results,
     sharing,
     workbook,
 )
@@ -33,6 +34,7 @@ for pages in (
     sharing,
     plan,
     workbook,
+    results,
 ):
     router.include_router(pages.router)
 

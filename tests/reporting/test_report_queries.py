@@ -6,7 +6,8 @@ from sqlalchemy import event
 
 from app.accounts import service as accounts
 from app.assessments import service as assessment_service
-from app.reporting import context
+from app.assessments.schemas import SignOff
+from app.reporting import context, sample
 
 
 def count_queries(app_client, build) -> int:
@@ -26,13 +27,33 @@ def count_queries(app_client, build) -> int:
 
 
 def test_report_data_takes_the_same_few_queries_for_any_size(app_client, worked, world):
-    small = world.post(
-        "coordinator", "/api/v1/assessments", {"country_code": "XAA", "cycle": f"Q{world.tag}"}
+    # The small assessment's previous cycle is signed off, as the worked one's is, so both
+    # reports compare with it (a draft cycle is not compared with).
+    signed = world.post(
+        "other_coordinator",
+        "/api/v1/assessments",
+        {"country_code": "XAB", "cycle": f"P{world.tag}"},
     ).json()
+    catalogue = app_client.app.state.catalogue.catalogue
+    with app_client.app.state.sessionmaker.begin() as session:
+        other = accounts.get_user(session, world.ids["other_coordinator"])
+        sample.answer_all(session, user=other, assessment_id=signed["id"], catalogue=catalogue)
+        assessment_service.submit(
+            session,
+            user=other,
+            assessment_id=signed["id"],
+            signoff=SignOff(name="Tomas Reyes", position="Coordinator", date=date.today()),
+        )
+    small = world.post(
+        "other_coordinator",
+        "/api/v1/assessments",
+        {"country_code": "XAB", "cycle": f"Q{world.tag}"},
+    ).json()
+    assert small["id"] > signed["id"]
     counts = {}
     for name, assessment_id, user_id in (
         ("full", worked.assessment_id, worked.world.ids["coordinator"]),
-        ("empty", small["id"], world.ids["coordinator"]),
+        ("empty", small["id"], world.ids["other_coordinator"]),
     ):
 
         def build(session, assessment_id=assessment_id, user_id=user_id):
