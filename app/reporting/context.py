@@ -8,6 +8,7 @@ active, so the labels they put into charts are already translated.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.actionplan import priorities
 from app.actionplan import service as plan_service
 from app.assessments import service as assessment_service
 from app.assessments.models import ActionItem, Answer, Assessment
@@ -36,7 +38,7 @@ from app.core.errors import NotFound
 from app.core.i18n import direction
 from app.core.i18n import gettext as _
 from app.countries.labels import INCOME_LABELS, REGION_LABELS
-from app.reporting import charts
+from app.reporting import charts, words
 from app.reporting.render import ReportKey, fingerprint, format_number, key_extra, language
 from app.scoring import (
     AnswerValue,
@@ -384,6 +386,7 @@ class GapReport:
     target_count: int
     bars: Mapping[str, Markup] = field(default_factory=dict)  # area id -> score bar
     position: PositionView | None = None
+    fund_first: priorities.FundFirst | None = None
 
 
 # ---------------------------------------------------------------- cache keys
@@ -405,7 +408,11 @@ def gap_report_key(
         revision=assessment.revision,
         locale=locale,
         catalogue_hash=assessment.catalogue_version.content_hash,
-        extra=key_extra(previous=previous, position=figures.digest),
+        extra=key_extra(
+            previous=previous,
+            position=figures.digest,
+            plan=_plan_fingerprint(plan_service.items_of(session, assessment)),  # fund first
+        ),
     )
 
 
@@ -496,13 +503,26 @@ def build_gap_report(
     once by the caller, which needs them for the cache key too).
     """
     with language(locale):
-        return _gap_report(
+        report = _gap_report(
             session,
             user=user,
             assessment=assessment,
             locale=locale,
             figures=figures,
         )
+        return words.tame(_with_fund_first(session, report, assessment, locale=locale))
+
+
+def _with_fund_first(session: Session, report: Any, assessment: Assessment, *, locale: str) -> Any:
+    """report with its "what to fund first" page, from the same gaps and plan as the rest."""
+    current = _score(session, assessment)
+    page = priorities.fund_first(
+        current.catalogue,
+        current.gaps.gaps,
+        plan_service.items_of(session, assessment),
+        locale=locale,
+    )
+    return dataclasses.replace(report, fund_first=page)
 
 
 def _gap_report(
@@ -1153,6 +1173,9 @@ class PlanItemView:
     origin: str
     overdue: bool
     depends_on: tuple[str, ...]
+    cost: str | None = None  # indicative cost with its currency code
+    funding_source: str = ""
+    mismatch: str | None = None  # "later"/"sooner": the due date contradicts the horizon
 
 
 @dataclass(frozen=True, slots=True)
@@ -1188,6 +1211,7 @@ class ActionPlanReport:
     dependencies: tuple[DependencyView, ...]
     gap_count: int
     timeline: Markup
+    fund_first: priorities.FundFirst | None = None
 
 
 def build_action_plan(
@@ -1195,7 +1219,8 @@ def build_action_plan(
 ) -> ActionPlanReport:
     """Everything the action plan report shows, for an assessment the user may see."""
     with language(locale):
-        return _action_plan(session, user=user, assessment=assessment, locale=locale, today=today)
+        report = _action_plan(session, user=user, assessment=assessment, locale=locale, today=today)
+        return words.tame(_with_fund_first(session, report, assessment, locale=locale))
 
 
 def _action_plan(
@@ -1264,6 +1289,9 @@ def _plan_items(
                 origin=row.origin,
                 overdue=bool(row.due_date and row.due_date < today and row.status in OPEN_STATUSES),
                 depends_on=view.depends_on if view else (),
+                cost=priorities.cost_text(row, locale),
+                funding_source=row.funding_source or "",
+                mismatch=priorities.mismatch_of(row),
             )
         )
     return tuple(items)
