@@ -138,7 +138,8 @@ def test_json_export_import_round_trip(here, source, other_installation):
     assert document["answers"][0]["history"][0]["changed_by"] == f"Coordinator {world.tag}"
     assert document["comments"][0]["author"] == f"Contributor {world.tag}"
     costs = [
-        (i["cost_amount"], i["cost_currency"], i["funding_source"]) for i in document["action_items"]
+        (i["cost_amount"], i["cost_currency"], i["funding_source"])
+        for i in document["action_items"]
     ]
     assert costs == [(2_500_000, "KES", "National budget, 2027 vote"), (None, None, "")]
 
