@@ -19,7 +19,7 @@ from app.catalogue.schema import Catalogue
 from app.scoring import Gap, draft_actions
 
 FUND_FIRST = 5  # priorities on the page: what fits on one A4 page with their actions
-ACTIONS_SHOWN = 3  # actions per priority; the rest are counted
+ACTIONS_SHOWN = 2  # actions per priority; the rest are counted
 OPEN = (ActionStatus.PLANNED.value, ActionStatus.IN_PROGRESS.value)
 
 
