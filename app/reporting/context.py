@@ -8,7 +8,6 @@ active, so the labels they put into charts are already translated.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -510,19 +509,7 @@ def build_gap_report(
             locale=locale,
             figures=figures,
         )
-        return words.tame(_with_fund_first(session, report, assessment, locale=locale))
-
-
-def _with_fund_first(session: Session, report: Any, assessment: Assessment, *, locale: str) -> Any:
-    """report with its "what to fund first" page, from the same gaps and plan as the rest."""
-    current = _score(session, assessment)
-    page = priorities.fund_first(
-        current.catalogue,
-        current.gaps.gaps,
-        plan_service.items_of(session, assessment),
-        locale=locale,
-    )
-    return dataclasses.replace(report, fund_first=page)
+        return words.tame(report)  # long unbroken words segmented before layout
 
 
 def _gap_report(
@@ -579,6 +566,12 @@ def _gap_report(
             for area in areas
         },
         position=_position(current, areas, figures, locale=locale),
+        fund_first=priorities.fund_first(
+            catalogue,
+            current.gaps.gaps,
+            plan_service.items_of(session, assessment),
+            locale=locale,
+        ),
     )
     return report
 
@@ -1220,7 +1213,7 @@ def build_action_plan(
     """Everything the action plan report shows, for an assessment the user may see."""
     with language(locale):
         report = _action_plan(session, user=user, assessment=assessment, locale=locale, today=today)
-        return words.tame(_with_fund_first(session, report, assessment, locale=locale))
+        return words.tame(report)  # long unbroken words segmented before layout
 
 
 def _action_plan(
@@ -1252,6 +1245,7 @@ def _action_plan(
         dependencies=_dependencies(items, views, catalogue),
         gap_count=len(current.gaps.gaps),
         timeline=_timeline(items, today=today, drafted=drafted),
+        fund_first=priorities.fund_first(catalogue, current.gaps.gaps, rows, locale=locale),
     )
 
 

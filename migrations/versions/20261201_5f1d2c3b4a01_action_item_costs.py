@@ -37,8 +37,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("action_items", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_action_items_cost_has_currency", type_="check")
-        batch_op.drop_constraint("ck_action_items_cost_not_negative", type_="check")
+        batch_op.drop_constraint("cost_has_currency", type_="check")
+        batch_op.drop_constraint("cost_not_negative", type_="check")
         batch_op.drop_column("funding_source")
         batch_op.drop_column("cost_currency")
         batch_op.drop_column("cost_amount")
