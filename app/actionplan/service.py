@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.actionplan import permissions
-from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate, PlanProgress
+from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate, PlanProgress, cost_problem
 from app.assessments import service as assessment_service
 from app.assessments.models import ActionItem, ActionStatus, Assessment
 from app.audit import service as audit
@@ -43,6 +43,12 @@ def plan_to_change(session: Session, *, user: User, assessment_id: int) -> Asses
 def plan_items(session: Session, *, user: User, assessment_id: int) -> list[ActionItem]:
     """The plan's items in plan order (the assessment must be visible to user)."""
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
+    return _items(session, assessment.id)
+
+
+def items_of(session: Session, assessment: Assessment) -> list[ActionItem]:
+    """The plan's items in plan order, for an assessment the caller has already loaded
+    through the access checks (reports, which also key their cache by them)."""
     return _items(session, assessment.id)
 
 
@@ -152,7 +158,9 @@ def _item(session: Session, assessment: Assessment, item_id: int) -> ActionItem:
 def update_item(
     session: Session, *, user: User, assessment_id: int, item_id: int, data: ActionItemUpdate
 ) -> ActionItem:
-    """Edit an item; refused with 409 if it changed since the editor's version.
+    """Edit an item (drafted ones too: a title or description edited is kept by redrafts);
+    refused with 409 if it changed since the editor's version, and with 422 when a cost
+    would be left without its currency or a currency without an amount.
 
     Fields sent with the value they already have change nothing, so saving an unchanged
     form neither marks the item as edited nor makes a new version.
@@ -172,6 +180,12 @@ def update_item(
     }
     if not changes:
         return item
+    problem = cost_problem(
+        changes.get("cost_amount", item.cost_amount),
+        changes.get("cost_currency", item.cost_currency),
+    )
+    if problem is not None:
+        raise Invalid(problem[1], field=problem[0])
     for field, value in changes.items():
         setattr(item, field, value)
     item.edited_by_user = True

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -197,6 +198,12 @@ class ActionItem(Base):
         CheckConstraint(f"status IN ({_values(ActionStatus)})", name="status_known"),
         CheckConstraint("origin IN ('catalogue', 'manual')", name="origin_known"),
         CheckConstraint("horizon IN ('short', 'medium', 'long')", name="horizon_known"),
+        CheckConstraint("cost_amount IS NULL OR cost_amount >= 0", name="cost_not_negative"),
+        CheckConstraint(
+            "(cost_amount IS NULL AND cost_currency IS NULL)"
+            " OR (cost_amount IS NOT NULL AND cost_currency IS NOT NULL)",
+            name="cost_has_currency",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -223,6 +230,11 @@ class ActionItem(Base):
     __mapper_args__: ClassVar[dict] = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An indicative cost, in whole units of an ISO 4217 currency (budgets are discussed in
+    # whole units, and currencies differ in their minor units); never summed across currencies.
+    cost_amount: Mapped[int | None] = mapped_column(BigInteger)
+    cost_currency: Mapped[str | None] = mapped_column(String(3))
+    funding_source: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class ReviewFlag(Base):

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
+from app.actionplan.schemas import CostAmount, Currency, FundingSource, cost_problem
 from app.assessments.models import ActionStatus, Confidence, Response, Status
 from app.assessments.schemas import MAX_LINKS, MAX_TEXT
 from app.core.errors import Invalid
@@ -122,9 +123,19 @@ class ActionItemRecord(_Record):
     notes: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     position: DbInt = 0
     edited_by_user: bool = False
+    cost_amount: CostAmount | None = None
+    cost_currency: Currency | None = None
+    funding_source: FundingSource = ""
     version: Version = 1
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _cost_has_currency(self) -> ActionItemRecord:
+        problem = cost_problem(self.cost_amount, self.cost_currency)
+        if problem is not None:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+        return self
 
 
 class CommentRecord(_Record):

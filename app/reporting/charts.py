@@ -287,11 +287,11 @@ class HeatLabels:
 def heat_table(groups: Sequence[HeatGroup], max_level: int, labels: HeatLabels) -> Markup:
     """Every capability's indicator answers, level, target and gap, grouped by area."""
     width = 672.0
-    row_h, group_h, head_h = 23.0, 22.0, 30.0
+    row_h, group_h, head_h = 21.0, 22.0, 30.0
     col_no, col_title, cell, col_level, col_target, col_gap = 8.0, 34.0, 24.0, 430.0, 532.0, 630.0
     cells_x = 290.0
-    rows = sum(len(group.rows) for group in groups)
-    height = head_h + rows * row_h + len(groups) * group_h + 74
+    rows = sum(_heat_row_height(row, row_h) for group in groups for row in group.rows)
+    height = head_h + rows + len(groups) * group_h + 74
     parts = [
         _text(col_title, 18, labels.capability, font_size=8.5, font_weight="bold", fill=MUTED),
         _text(cells_x, 18, labels.indicators, font_size=8.5, font_weight="bold", fill=MUTED),
@@ -311,21 +311,30 @@ def heat_table(groups: Sequence[HeatGroup], max_level: int, labels: HeatLabels) 
         )
         y += group_h
         for row in group.rows:
-            parts.append(_heat_row(row, y, row_h, max_level, cells_x, cell, labels))
+            height_of_row = _heat_row_height(row, row_h)
+            parts.append(_heat_row(row, y, height_of_row, max_level, cells_x, cell, labels))
             parts.append(
                 _el(
                     "line",
                     x1=0,
-                    y1=_n(y + row_h - 1),
+                    y1=_n(y + height_of_row - 1),
                     x2=_n(width),
-                    y2=_n(y + row_h - 1),
+                    y2=_n(y + height_of_row - 1),
                     stroke="#e3e7ec",
                     stroke_width=0.6,
                 )
             )
-            y += row_h
+            y += height_of_row
     parts.append(_heat_legend(y + 16, max_level, labels))
     return _svg(width, height, labels.title, labels.description, "".join(parts))
+
+
+HEAT_TITLE_CHARS = 46
+
+
+def _heat_row_height(row: HeatRow, row_h: float) -> float:
+    """A row whose name takes two lines is taller, so the name never touches the rules."""
+    return row_h if len(wrap(row.title, HEAT_TITLE_CHARS, 2)) == 1 else row_h + 8
 
 
 def _heat_row(
@@ -337,9 +346,10 @@ def _heat_row(
     cell: float,
     labels: HeatLabels,
 ) -> str:
-    parts = [_text(8, y + 13.5, row.number, font_size=8.5, fill=MUTED)]
-    lines = wrap(row.title, 46, 2)
-    first = y + (13.5 if len(lines) == 1 else 9)
+    mid = y + (row_h - 4) / 2 + 3  # the baseline of one line of text centred in the row
+    parts = [_text(8, mid, row.number, font_size=8.5, fill=MUTED)]
+    lines = wrap(row.title, HEAT_TITLE_CHARS, 2)
+    first = mid if len(lines) == 1 else mid - 5
     parts.append(_lines(34, first, lines, 10, font_size=8.5))
     for index, item in enumerate(row.cells):
         parts.append(
@@ -359,9 +369,7 @@ def _heat_row(
                 stroke=GRID if row.level == 0 else None,
             )
         )
-        parts.append(
-            _text(436, y + 13.5, row.level_text, font_size=8.5, fill=ink, font_weight="bold")
-        )
+        parts.append(_text(436, mid, row.level_text, font_size=8.5, fill=ink, font_weight="bold"))
     else:
         parts.append(
             _el(
@@ -376,9 +384,9 @@ def _heat_row(
                 stroke_dasharray="2 2",
             )
         )
-        parts.append(_text(436, y + 13.5, row.level_text, font_size=8.5, fill=MUTED))
-    parts.append(_text(532, y + 13.5, row.target_text, font_size=8.5))
-    parts.append(_text(630, y + 13.5, row.gap_text, font_size=8.5, font_weight="bold"))
+        parts.append(_text(436, mid, row.level_text, font_size=8.5, fill=MUTED))
+    parts.append(_text(532, mid, row.target_text, font_size=8.5))
+    parts.append(_text(630, mid, row.gap_text, font_size=8.5, font_weight="bold"))
     return "".join(parts)
 
 

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.actionplan import priorities
 from app.actionplan import service as plan_service
 from app.assessments import service as assessment_service
 from app.assessments.models import ActionItem, Answer, Assessment
@@ -36,7 +37,7 @@ from app.core.errors import NotFound
 from app.core.i18n import direction
 from app.core.i18n import gettext as _
 from app.countries.labels import INCOME_LABELS, REGION_LABELS
-from app.reporting import charts
+from app.reporting import charts, words
 from app.reporting.render import ReportKey, fingerprint, format_number, key_extra, language
 from app.scoring import (
     AnswerValue,
@@ -384,6 +385,7 @@ class GapReport:
     target_count: int
     bars: Mapping[str, Markup] = field(default_factory=dict)  # area id -> score bar
     position: PositionView | None = None
+    fund_first: priorities.FundFirst | None = None
 
 
 # ---------------------------------------------------------------- cache keys
@@ -405,7 +407,11 @@ def gap_report_key(
         revision=assessment.revision,
         locale=locale,
         catalogue_hash=assessment.catalogue_version.content_hash,
-        extra=key_extra(previous=previous, position=figures.digest),
+        extra=key_extra(
+            previous=previous,
+            position=figures.digest,
+            plan=_plan_fingerprint(plan_service.items_of(session, assessment)),  # fund first
+        ),
     )
 
 
@@ -499,13 +505,14 @@ def build_gap_report(
     once by the caller, which needs them for the cache key too).
     """
     with language(locale):
-        return _gap_report(
+        report = _gap_report(
             session,
             user=user,
             assessment=assessment,
             locale=locale,
             figures=figures,
         )
+        return words.tame(report)  # long unbroken words segmented before layout
 
 
 def _gap_report(
@@ -562,6 +569,12 @@ def _gap_report(
             for area in areas
         },
         position=_position(current, areas, figures, locale=locale),
+        fund_first=priorities.fund_first(
+            catalogue,
+            current.gaps.gaps,
+            plan_service.items_of(session, assessment),
+            locale=locale,
+        ),
     )
     return report
 
@@ -1156,6 +1169,9 @@ class PlanItemView:
     origin: str
     overdue: bool
     depends_on: tuple[str, ...]
+    cost: str | None = None  # indicative cost with its currency code
+    funding_source: str = ""
+    mismatch: str | None = None  # "later"/"sooner": the due date contradicts the horizon
 
 
 @dataclass(frozen=True, slots=True)
@@ -1191,6 +1207,7 @@ class ActionPlanReport:
     dependencies: tuple[DependencyView, ...]
     gap_count: int
     timeline: Markup
+    fund_first: priorities.FundFirst | None = None
 
 
 def build_action_plan(
@@ -1198,7 +1215,8 @@ def build_action_plan(
 ) -> ActionPlanReport:
     """Everything the action plan report shows, for an assessment the user may see."""
     with language(locale):
-        return _action_plan(session, user=user, assessment=assessment, locale=locale, today=today)
+        report = _action_plan(session, user=user, assessment=assessment, locale=locale, today=today)
+        return words.tame(report)  # long unbroken words segmented before layout
 
 
 def _action_plan(
@@ -1230,6 +1248,7 @@ def _action_plan(
         dependencies=_dependencies(items, views, catalogue),
         gap_count=len(current.gaps.gaps),
         timeline=_timeline(items, today=today, drafted=drafted),
+        fund_first=priorities.fund_first(catalogue, current.gaps.gaps, rows, locale=locale),
     )
 
 
@@ -1267,6 +1286,9 @@ def _plan_items(
                 origin=row.origin,
                 overdue=bool(row.due_date and row.due_date < today and row.status in OPEN_STATUSES),
                 depends_on=view.depends_on if view else (),
+                cost=priorities.cost_text(row, locale),
+                funding_source=row.funding_source or "",
+                mismatch=priorities.mismatch_of(row),
             )
         )
     return tuple(items)

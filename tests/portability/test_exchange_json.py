@@ -86,6 +86,9 @@ def source(here):
                     position=1,
                     edited_by_user=True,
                     version=3,
+                    cost_amount=2_500_000,
+                    cost_currency="KES",
+                    funding_source="National budget, 2027 vote",
                 ),
                 ActionItem(
                     assessment_id=assessment_id,
@@ -134,6 +137,11 @@ def test_json_export_import_round_trip(here, source, other_installation):
     }
     assert document["answers"][0]["history"][0]["changed_by"] == f"Coordinator {world.tag}"
     assert document["comments"][0]["author"] == f"Contributor {world.tag}"
+    costs = [
+        (i["cost_amount"], i["cost_currency"], i["funding_source"])
+        for i in document["action_items"]
+    ]
+    assert costs == [(2_500_000, "KES", "National budget, 2027 vote"), (None, None, "")]
 
     assert there.post("coordinator", "/api/v1/assessments/import", document).status_code == 403
     imported = there.post("admin", "/api/v1/assessments/import", document)
@@ -244,3 +252,21 @@ def test_not_json_is_refused(other_installation):
     )
     assert response.status_code == 422
     assert "not valid JSON" in response.json()["error"]["message"]
+
+
+def test_an_action_cost_without_its_currency_is_refused(here, source, other_installation):
+    world, there = here, other_installation
+    document = export(world, "coordinator", source).json()
+    document["assessment"]["cycle"] = "C" + document["assessment"]["cycle"][1:]
+    before = count_assessments(there)
+    for change, where in (
+        ({"cost_currency": None}, "cost_currency"),
+        ({"cost_currency": "XYZ"}, "cost_currency"),
+        ({"cost_amount": -5}, "cost_amount"),
+    ):
+        broken = copy.deepcopy(document)
+        broken["action_items"][0].update(change)
+        refused = there.post("admin", "/api/v1/assessments/import", broken)
+        assert refused.status_code == 422, refused.text
+        assert where in refused.json()["error"]["message"]
+    assert count_assessments(there) == before

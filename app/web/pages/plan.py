@@ -8,7 +8,9 @@ refused (the page then shows the saved values beside the ones typed, and loses n
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,9 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.actionplan import permissions
+from app.actionplan import funding, permissions
 from app.actionplan import service as plans
-from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate
+from app.actionplan.schemas import ActionItemCreate, ActionItemUpdate, cost_problem
 from app.assessments import service as assessments
 from app.assessments.models import ActionItem, ActionStatus
 from app.catalogue.schema import Catalogue
@@ -57,14 +59,46 @@ ACTION_STATUS_LABELS = {
     ActionStatus.DONE.value: _("Done"),
     ActionStatus.DROPPED.value: _("Dropped"),
 }
-EDIT_FIELDS = ("owner_agency", "due_date", "status", "notes")
+EDIT_FIELDS = (
+    "title",
+    "detail",
+    "owner_agency",
+    "due_date",
+    "horizon",
+    "status",
+    "cost_amount",
+    "cost_currency",
+    "funding_source",
+    "notes",
+)
 EDIT_LABELS = {
+    "title": _("Title"),
+    "detail": _("What it involves"),
     "owner_agency": _("Owner agency"),
     "due_date": _("Due date"),
+    "horizon": _("Time horizon"),
     "status": _("Status"),
+    "cost_amount": _("Indicative cost"),
+    "cost_currency": _("Currency"),
+    "funding_source": _("Funding source"),
     "notes": _("Notes"),
 }
+COST_MESSAGES = {
+    "cost_amount": _(
+        "Enter the cost in whole units of the currency, in digits (for example 1200000 or "
+        "1,200,000), or leave both the cost and the currency empty."
+    ),
+    "cost_currency": _(
+        "Enter the currency's three-letter ISO 4217 code (for example USD, EUR or KES), or "
+        "leave both the cost and the currency empty."
+    ),
+    "funding_source": _("The funding source can have at most 300 characters."),
+}
 EDIT_MESSAGES = {
+    "title": _("Enter a title of at most 300 characters."),
+    "detail": _("The description can have at most 10,000 characters."),
+    "horizon": _("Choose a time horizon from the list."),
+    **COST_MESSAGES,
     "owner_agency": _("The owner agency can have at most 200 characters."),
     "due_date": _("Enter a valid date, or leave the due date empty."),
     "status": _("Choose a status from the list."),
@@ -81,6 +115,7 @@ ADD_MESSAGES = {
     "horizon": _("Choose a time horizon from the list."),
     "due_date": _("Enter a valid date, or leave the due date empty."),
     "notes": _("The notes can have at most 10,000 characters."),
+    **COST_MESSAGES,
     "form": _("The form was incomplete. Reload the page and try again."),
 }
 ADD_FIELDS = (
@@ -91,7 +126,14 @@ ADD_FIELDS = (
     "owner_agency",
     "horizon",
     "due_date",
+    "cost_amount",
+    "cost_currency",
+    "funding_source",
 )
+# Digits, optionally grouped in threes by a space, comma, point or apostrophe: 1 200 000,
+# 1,200,000, 1.200.000. Anything else (a decimal part, a sign, letters) is refused rather
+# than guessed at, since "1,50" and "1.500" mean different things in different languages.
+_AMOUNT = re.compile(r"\d+|\d{1,3}(?:([ ,.'\u2019\u00a0\u202f])\d{3})(?:\1\d{3})*")
 
 
 def plan_url(assessment_id: int) -> str:
@@ -104,11 +146,39 @@ def plan_url(assessment_id: int) -> str:
 def item_values(item: ActionItem) -> dict[str, str]:
     """An item's editable fields as the edit form shows them."""
     return {
+        "title": item.title,
+        "detail": item.detail or "",
         "owner_agency": item.owner_agency or "",
         "due_date": item.due_date.isoformat() if item.due_date else "",
+        "horizon": item.horizon,
         "status": item.status,
+        "cost_amount": "" if item.cost_amount is None else str(item.cost_amount),
+        "cost_currency": item.cost_currency or "",
+        "funding_source": item.funding_source or "",
         "notes": item.notes or "",
     }
+
+
+def parse_amount(text: str) -> int | None:
+    """A typed cost as whole units; None when empty. ValueError when not a whole number."""
+    text = text.strip()
+    if not text:
+        return None
+    if not _AMOUNT.fullmatch(text):
+        raise ValueError("not a whole amount")
+    return int(re.sub(r"\D", "", text))
+
+
+def _same(field: str, typed: str, saved: str) -> bool:
+    """Whether a typed value is the saved one (an amount or a code however written)."""
+    if field == "cost_amount":
+        try:
+            return parse_amount(typed) == parse_amount(saved)
+        except ValueError:
+            return False
+    if field == "cost_currency":
+        return typed.strip().upper() == saved
+    return typed == saved
 
 
 def _shown(values: dict[str, str]) -> dict[str, Any]:
@@ -117,12 +187,11 @@ def _shown(values: dict[str, str]) -> dict[str, Any]:
         due = date.fromisoformat(values["due_date"]) if values["due_date"] else None
     except ValueError:
         due = None
-    return {
-        "owner_agency": values["owner_agency"],
-        "due_date": due,
-        "status": ACTION_STATUS_LABELS.get(values["status"], values["status"]),
-        "notes": values["notes"],
-    }
+    shown: dict[str, Any] = dict(values)
+    shown["due_date"] = due
+    shown["status"] = ACTION_STATUS_LABELS.get(values["status"], values["status"])
+    shown["horizon"] = HORIZON_CHOICES.get(values["horizon"], values["horizon"])
+    return shown
 
 
 def _capability(catalogue: Catalogue, capability_id: str | None):
@@ -157,6 +226,12 @@ def _view(
     return {
         "item": item,
         "overdue": bool(open_status and item.due_date and item.due_date < utc_today()),
+        "mismatch": funding.horizon_mismatch(item.horizon, item.due_date, item.created_at.date()),
+        "cost": (
+            funding.format_cost(item.cost_amount, item.cost_currency, locale)
+            if item.cost_amount is not None and item.cost_currency
+            else None
+        ),
         "capability": capability,
         "area": area,
         "step": _step(catalogue, item.step_level, locale),
@@ -242,6 +317,11 @@ def plan_page(
     elif request.query_params.get("deleted"):
         message = _("The action was deleted.")
     groups = _groups(items, catalogue, locale, overrides)
+    totals = funding.totals_by_currency(
+        (item.cost_amount, item.cost_currency)
+        for item in items
+        if item.status != ActionStatus.DROPPED
+    )
     conflicts = [
         view
         for group in groups
@@ -265,9 +345,27 @@ def plan_page(
                 item.id: permissions.can_delete_item(user, assessment, item) for item in items
             },
             "conflicts": conflicts,
+            "cost_totals": [
+                {"text": funding.format_cost(t.amount, t.currency, locale), "count": t.count}
+                for t in totals
+            ],
+            "uncosted": sum(
+                1
+                for item in items
+                if item.status != ActionStatus.DROPPED and item.cost_amount is None
+            ),
+            "mismatches": sum(
+                1
+                for group in groups
+                for sector in group["sectors"]
+                for view in sector["items"]
+                if view["mismatch"]
+            ),
+            "currencies": _currency_choices(),
             "add_form": add_form or {"horizon": "short"},
             "add_errors": add_errors or {},
             "HORIZON_CHOICES": HORIZON_CHOICES,
+            "EDIT_FIELDS": EDIT_FIELDS,
             "ACTION_STATUS_LABELS": ACTION_STATUS_LABELS,
             "EDIT_LABELS": EDIT_LABELS,
             "message": message,
@@ -291,13 +389,36 @@ def draft(
     return redirect(f"{plan_url(assessment_id)}?drafted=1")
 
 
-def _edit_values(form) -> dict[str, str]:
-    return {
-        "owner_agency": text_field(form, "owner_agency").strip(),
-        "due_date": text_field(form, "due_date").strip(),
-        "status": text_field(form, "status").strip(),
-        "notes": text_field(form, "notes").strip(),
+@cache
+def _currency_choices() -> tuple[tuple[str, str], ...]:
+    """ISO 4217 codes with their names, for the one list every cost field suggests from."""
+    return tuple((code, funding.currency_name(code)) for code in sorted(funding.currency_codes()))
+
+
+def _edit_values(form, saved: dict[str, str]) -> dict[str, str]:
+    """The typed values; a field the form did not send keeps its saved value."""
+    return {field: text_field(form, field, saved[field]).strip() for field in EDIT_FIELDS}
+
+
+def _cost_fields(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The cost fields as the schemas take them, and a message for each one mistyped."""
+    errors: dict[str, Any] = {}
+    try:
+        amount = parse_amount(values["cost_amount"])
+    except ValueError:
+        amount = None
+        errors["cost_amount"] = COST_MESSAGES["cost_amount"]
+    currency = values["cost_currency"].upper() or None
+    if not errors:
+        problem = cost_problem(amount, currency)
+        if problem is not None:
+            errors[problem[0]] = COST_MESSAGES[problem[0]]
+    fields = {
+        "cost_amount": amount,
+        "cost_currency": currency,
+        "funding_source": values["funding_source"],
     }
+    return fields, errors
 
 
 def _find(items: list[ActionItem], item_id: int) -> ActionItem:
@@ -316,51 +437,76 @@ def edit_item(
     assessment_id: Id,
     item_id: Id,
 ) -> Response:
-    """Save an item's owner, due date, status and notes; a stale version changes nothing."""
+    """Save an item's title, description, owner, dates, cost and progress; a stale version
+    changes nothing."""
     plans.plan_to_change(session, user=user, assessment_id=assessment_id)
     items = plans.plan_items(session, user=user, assessment_id=assessment_id)
     item = _find(items, item_id)
-    values = _edit_values(form)
-    version = form_int(text_field(form, "version"), field="version", default=0)
     saved = item_values(item)
+    values = _edit_values(form, saved)
+    version = form_int(text_field(form, "version"), field="version", default=0)
+    cost, errors = _cost_fields(values)
     try:
         data = ActionItemUpdate.model_validate(
             {
                 "version": version,
+                "title": values["title"],
+                "detail": values["detail"],
                 "owner_agency": values["owner_agency"],
                 "due_date": values["due_date"] or None,
+                "horizon": values["horizon"] or None,
                 "status": values["status"] or None,
                 "notes": values["notes"],
+                **cost,
             }
         )
     except ValidationError as exc:
-        errors = field_errors(exc, EDIT_MESSAGES)
+        errors = {**field_errors(exc, EDIT_MESSAGES), **errors}
+    if not errors:
+        try:
+            plans.update_item(
+                session, user=user, assessment_id=assessment_id, item_id=item.id, data=data
+            )
+        except Invalid as exc:
+            errors = {exc.field or "form": EDIT_MESSAGES.get(exc.field or "form", exc.message)}
+        except Conflict:
+            return _conflict(request, session, user, assessment_id, item, values, saved)
+    if errors:
         override = {"values": values, "version": version, "errors": errors}
         return plan_page(
             request, session, user, assessment_id, overrides={item.id: override}, status_code=422
         )
-    try:
-        plans.update_item(
-            session, user=user, assessment_id=assessment_id, item_id=item.id, data=data
-        )
-    except Conflict:
-        # The service compared versions before writing: nothing was saved. Show what is
-        # saved now beside what was typed, and let the typed values be saved over it.
-        override = {
-            "values": values,
-            "version": item.version,
-            "errors": {},
-            "conflict": {
-                "saved": _shown(saved),
-                "mine": _shown(values),
-                "differs": [field for field in EDIT_FIELDS if values[field] != saved[field]],
-                "updated_at": item.updated_at,
-            },
-        }
-        return plan_page(
-            request, session, user, assessment_id, overrides={item.id: override}, status_code=409
-        )
     return redirect(f"{plan_url(assessment_id)}?saved=1#action-{item.id}")
+
+
+def _conflict(
+    request: Request,
+    session: Session,
+    user: User,
+    assessment_id: int,
+    item: ActionItem,
+    values: dict[str, str],
+    saved: dict[str, str],
+) -> Response:
+    """The edit came on a stale version: nothing was saved; show both sides."""
+    # The service compared versions before writing: nothing was saved. Show what is
+    # saved now beside what was typed, and let the typed values be saved over it.
+    override = {
+        "values": values,
+        "version": item.version,
+        "errors": {},
+        "conflict": {
+            "saved": _shown(saved),
+            "mine": _shown(values),
+            "differs": [
+                field for field in EDIT_FIELDS if not _same(field, values[field], saved[field])
+            ],
+            "updated_at": item.updated_at,
+        },
+    }
+    return plan_page(
+        request, session, user, assessment_id, overrides={item.id: override}, status_code=409
+    )
 
 
 def _add_values(form) -> dict[str, str]:
@@ -374,7 +520,7 @@ def add_item(
     """Add an action by hand, at the end of the plan."""
     assessment = plans.plan_to_change(session, user=user, assessment_id=assessment_id)
     values = _add_values(form)
-    errors: dict[str, Any] = {}
+    cost, errors = _cost_fields(values)
     try:
         data = ActionItemCreate.model_validate(
             {
@@ -386,10 +532,11 @@ def add_item(
                 "horizon": values["horizon"],
                 "due_date": values["due_date"] or None,
                 "notes": values["notes"],
+                **cost,
             }
         )
     except ValidationError as exc:
-        errors = field_errors(exc, ADD_MESSAGES)
+        errors = {**field_errors(exc, ADD_MESSAGES), **errors}
     if not errors:
         try:
             item = plans.add_item(session, user=user, assessment_id=assessment.id, data=data)
