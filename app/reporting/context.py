@@ -1126,7 +1126,10 @@ def _findings(
                 {
                     "capability": largest.capability.title,
                     "size": largest.size,
-                    "level": largest.current_name,
+                    # No level yet is not "not in place": it is unknown where it stands.
+                    "level": largest.current_name
+                    if largest.current_level is not None
+                    else _("no level yet"),
                     "target": largest.target_name,
                 },
             )

@@ -160,11 +160,9 @@ def test_cover_and_summary_count_carried_over_answers_as_unconfirmed(honest, ren
     summary = squash(pages[summary_page - 1])
     assert counted in summary
     assert (
-        f"Provisional: {honest.unconfirmed} answers carried over from the previous cycle are "
-        "not yet confirmed and count as they were."
+        "Provisional: carried-over answers count as they were until confirmed; unanswered "
+        "indicators are left out; “unknown” answers count as level 0."
     ) in summary
-    assert f"{honest.unanswered} indicators are unanswered and left out." in summary
-    assert "count as level 0" in summary  # the unknown answers, under as_zero
     assert (
         f"The assessment is not finished: {honest.unconfirmed} answers carried over from the "
         f"previous cycle await confirmation and {honest.unanswered} indicators are unanswered."
@@ -232,3 +230,38 @@ def test_every_figure_of_the_gap_report_and_action_plan_has_alternate_text(hones
     assert sum(alt.startswith("Score of ") for alt in alts) == 14
     assert any(alt.startswith("Area scores from 0 to 100.") for alt in alts)
     assert any(alt.startswith("Capability heat table: 26 capabilities") for alt in alts)
+
+
+def test_strengths_are_the_capabilities_above_the_typical_level(worked, renderer, app_client):
+    with app_client.app.state.sessionmaker() as session:
+        user = accounts.get_user(session, worked.world.ids["coordinator"])
+        assessment = assessment_service.get_assessment(
+            session, user=user, assessment_id=worked.assessment_id
+        )
+        figures = context.position_figures(session, assessment, k=5)
+        report = context.build_gap_report(
+            session, user=user, assessment=assessment, locale="en", figures=figures
+        )
+    levels = sorted(c.level for a in report.areas for c in a.capabilities if c.level is not None)
+    typical = report.strengths_typical
+    assert typical is not None and levels[0] <= typical <= levels[-1]
+    named = [c.id for c in report.strengths]
+    standing_out = [
+        c for a in report.areas for c in a.capabilities if c.level is not None and c.level > typical
+    ]
+    above = [c.id for c in standing_out if c.level >= report.strength_level.level]
+    if not above and standing_out:  # none reached the floor: the most advanced are named
+        best = max(c.level for c in standing_out)
+        above = [c.id for c in standing_out if c.level == best]
+    assert bool(above) and report.strengths_reached == any(
+        c.level >= report.strength_level.level for c in standing_out
+    )
+    assert sorted(named) == sorted(above)
+    response = worked.world.get("coordinator", f"{worked.base}/reports/gap.pdf")
+    _, pages = read_pdf(response.content)
+    start = page_with(pages, "What the country can build on", 2)
+    section = squash(" ".join(pages[start - 1 : start + 1]))
+    joined = " is " if report.strengths_reached else ", "
+    assert f"the typical level{joined}{report.strengths_typical_text}" in section
+    for capability in report.strengths:
+        assert capability.title in section or capability.title[:20] in section
