@@ -265,3 +265,18 @@ def test_strengths_are_the_capabilities_above_the_typical_level(worked, renderer
     assert f"the typical level{joined}{report.strengths_typical_text}" in section
     for capability in report.strengths:
         assert capability.title in section or capability.title[:20] in section
+
+
+def test_the_api_score_counts_the_same_unconfirmed_answers_as_the_report(honest):
+    body = honest.world.get("coordinator", f"{honest.base}/score").json()
+    done = body["score"]["completeness"]
+    assert done["unconfirmed"] == honest.unconfirmed
+    assert done["total"] - done["answered"] == honest.unanswered
+    assert body["score"]["provisional"] is True
+    first = body["score"]["areas"][0]
+    # The first area was confirmed in full: nothing in it is provisional any more.
+    assert first["completeness"]["unconfirmed"] == 0 and not first["completeness"]["total"] - (
+        first["completeness"]["with_level"]
+        + first["completeness"]["unknown"]
+        + first["completeness"]["not_applicable"]
+    )
