@@ -876,7 +876,8 @@ def score_and_gaps(session: Session, *, user: User, assessment_id: int):
     assessment = get_assessment(session, user=user, assessment_id=assessment_id)
     catalogue = catalogue_of(session, assessment)
     answers = {
-        key: scoring.AnswerValue(answer.response, answer.level)
+        # Carried-over answers count, but keep the scores provisional until confirmed.
+        key: scoring.AnswerValue(answer.response, answer.level, carried_over=answer.carried_over)
         for key, answer in answers_of(session, assessment).items()
     }
     score = scoring.score_assessment(

@@ -90,7 +90,8 @@ class BriefTable:
 class BriefArea:
     number: str
     title: str
-    chart: Markup
+    chart: Markup | None  # None: no group's figures are published for this area
+    withheld: tuple[str, ...] = ()  # the groups not published for this area, named once
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,17 @@ class BriefData:
 
 
 def brief_data(session: Session, cycle: str | None, *, k: int) -> BriefData:
-    """The aggregates of a cycle (the latest by default) and the catalogues they count."""
-    found = comparisons.membership_brief_context(session, cycle, k=k)
+    """The aggregates of a cycle and the catalogues they count.
+
+    By default the cycle is the latest one with published figures; failing that, the latest
+    with any submitted or validated assessment counted, so a new cycle holding only drafts
+    never displaces the last one with something to show.
+    """
+    found = (
+        comparisons.membership_brief_context(session, cycle, k=k)
+        if cycle
+        else _default_context(session, k=k)
+    )
     versions = _counted_versions(session, found.cycle)
     return BriefData(
         context=found,
@@ -140,6 +150,36 @@ def brief_data(session: Session, cycle: str | None, *, k: int) -> BriefData:
         ),
         catalogue_version_id=versions[0].id if versions else None,
     )
+
+
+def _default_context(session: Session, *, k: int) -> comparisons.BriefContext:
+    counted = _counted_cycles(session)
+    # Newest first; most installations hold a handful of cycles, so trying each is cheap.
+    for cycle in counted:
+        found = comparisons.membership_brief_context(session, cycle, k=k)
+        if any(not cell.suppressed for cell in found.membership.cells):
+            return found
+    return comparisons.membership_brief_context(session, counted[0] if counted else None, k=k)
+
+
+def _counted_query():
+    """Assessments the aggregates count: members that opted in, submitted or validated."""
+    return (
+        select(Assessment)
+        .join(Country, Country.id == Assessment.country_id)
+        .join(SharingSettings, SharingSettings.country_id == Country.id)
+        .where(
+            Country.is_member.is_(True),
+            SharingSettings.include_in_aggregates.is_(True),
+            Assessment.status.in_(comparisons.COUNTED_STATUSES),
+        )
+    )
+
+
+def _counted_cycles(session: Session) -> list[str]:
+    """The cycles with at least one counted assessment, newest first (labels sort as text)."""
+    query = _counted_query().with_only_columns(Assessment.cycle).distinct()
+    return sorted(session.scalars(query), reverse=True)
 
 
 def _counted_versions(session: Session, cycle: str | None) -> list[CatalogueVersion]:
@@ -151,15 +191,9 @@ def _counted_versions(session: Session, cycle: str | None) -> list[CatalogueVers
     rows: list[CatalogueVersion] = []
     if cycle:
         counted = (
-            select(Assessment.catalogue_version_id)
-            .join(Country, Country.id == Assessment.country_id)
-            .join(SharingSettings, SharingSettings.country_id == Country.id)
-            .where(
-                Country.is_member.is_(True),
-                SharingSettings.include_in_aggregates.is_(True),
-                Assessment.cycle == cycle,
-                Assessment.status.in_(comparisons.COUNTED_STATUSES),
-            )
+            _counted_query()
+            .with_only_columns(Assessment.catalogue_version_id)
+            .where(Assessment.cycle == cycle)
         )
         rows = list(
             session.scalars(
@@ -288,9 +322,9 @@ def _brief(
         )
     distributions = tuple(
         BriefArea(
-            number=row.number,
-            title=row.title,
-            chart=_distribution_chart(
+            row.number,
+            row.title,
+            *_distribution_chart(
                 row, membership, regions, income_groups, level_names, found.max_level, k=k
             ),
         )
@@ -368,33 +402,48 @@ def _distribution_chart(
     max_level: int,
     *,
     k: int,
-) -> Markup:
-    def bar(table: BriefTable) -> charts.DistributionRow:
-        cell = next(
-            row.cell for row in table.rows if (row.kind, row.number) == ("area", area.number)
-        )
-        if cell.suppressed or cell.distribution is None:
-            return charts.DistributionRow(table.label, None, withheld_text=withheld_text(k))
-        return charts.DistributionRow(
-            table.label, cell.distribution, total_text=_("n = %(n)s", n=cell.countries)
-        )
+) -> tuple[Markup | None, tuple[str, ...]]:
+    """The area's stacked bars for the groups published, and the labels of those that are not.
 
-    rows = [
-        bar(membership),
-        charts.DistributionRow(_("By region"), None, heading=True),
-        *(bar(table) for table in regions),
-        charts.DistributionRow(_("By income group"), None, heading=True),
-        *(bar(table) for table in income_groups),
-    ]
-    return charts.distribution_chart(
+    Withheld groups get no bar and no line of their own: the brief names them once in a
+    sentence, so a cycle with few countries does not read as rows of "not published".
+    """
+    withheld: list[str] = []
+
+    def bars(tables: Sequence[BriefTable]) -> list[charts.DistributionRow]:
+        shown = []
+        for table in tables:
+            cell = next(
+                row.cell for row in table.rows if (row.kind, row.number) == ("area", area.number)
+            )
+            if cell.suppressed or cell.distribution is None:
+                withheld.append(table.label)
+            else:
+                shown.append(
+                    charts.DistributionRow(
+                        table.label, cell.distribution, total_text=_("n = %(n)s", n=cell.countries)
+                    )
+                )
+        return shown
+
+    rows = bars([membership])
+    for heading, tables in ((_("By region"), regions), (_("By income group"), income_groups)):
+        found = bars(tables)
+        if found:
+            rows += [charts.DistributionRow(heading, None, heading=True), *found]
+    if not rows:
+        return None, tuple(withheld)
+    chart = charts.distribution_chart(
         rows,
         max_level,
         charts.DistributionLabels(
             title=_("Countries at each level: %(area)s", area=area.title),
             description=_(
-                "For the membership, each region and each income group, how many countries "
-                "have reached each level in this area, counted at the whole level reached."
+                "For the membership, each region and each income group published, how many "
+                "countries have reached each level in this area, counted at the whole level "
+                "reached."
             ),
             level_names=level_names,
         ),
     )
+    return chart, tuple(withheld)

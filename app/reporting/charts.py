@@ -143,49 +143,113 @@ def radar(axes: Sequence[RadarAxis], labels: RadarLabels) -> Markup:
         x, y = point(index, 100)
         parts.append(_el("line", x1=_n(cx), y1=_n(cy), x2=_n(x), y2=_n(y), stroke=GRID))
 
-    def series(values: Sequence[float | None]) -> str:
-        return " ".join(
-            f"{_n(x)},{_n(y)}" for x, y in (point(i, v or 0) for i, v in enumerate(values))
+    def runs(values: Sequence[float | None]) -> list[list[tuple[float, float]]]:
+        """The points of consecutive scored axes; an axis without a value breaks the line."""
+        found: list[list[tuple[float, float]]] = [[]]
+        for index, value in enumerate(values):
+            if value is None:
+                found.append([])
+            else:
+                found[-1].append(point(index, value))
+        if len(found) > 1 and found[0] and found[-1]:  # the line wraps round past the top
+            found[0] = found.pop() + found[0]
+        return [run for run in found if run]
+
+    def line(values: Sequence[float | None], **style: object) -> str:
+        if all(v is not None for v in values):  # closed outline
+            joined = " ".join(
+                f"{_n(x)},{_n(y)}" for x, y in (point(i, v) for i, v in enumerate(values))
+            )  # type: ignore[arg-type]
+            return _el("polygon", points=joined, fill="none", **style)
+        return "".join(
+            _el(
+                "polyline",
+                points=" ".join(f"{_n(x)},{_n(y)}" for x, y in run),
+                fill="none",
+                **style,
+            )
+            if len(run) > 1
+            else ""
+            for run in runs(values)
         )
 
-    if labels.previous is not None and any(a.previous is not None for a in axes):
+    def wedges(values: Sequence[float | None]) -> str:
+        """The shaded area: only between neighbouring axes that both have a value."""
+        if all(v is not None for v in values):
+            joined = " ".join(
+                f"{_n(x)},{_n(y)}" for x, y in (point(i, v) for i, v in enumerate(values))
+            )  # type: ignore[arg-type]
+            return _el("polygon", points=joined, fill=ACCENT, fill_opacity=0.16, stroke="none")
+        shapes = []
+        for run in runs(values):
+            if len(run) > 1:
+                outline = [(cx, cy), *run]
+                shapes.append(
+                    _el(
+                        "polygon",
+                        points=" ".join(f"{_n(x)},{_n(y)}" for x, y in outline),
+                        fill=ACCENT,
+                        fill_opacity=0.16,
+                        stroke="none",
+                    )
+                )
+        return "".join(shapes)
+
+    previous = [a.previous for a in axes]
+    show_previous = labels.previous is not None and any(v is not None for v in previous)
+    if show_previous:
         parts.append(
-            _el(
-                "polygon",
-                points=series([a.previous for a in axes]),
-                fill="none",
+            line(
+                previous,
                 stroke=PREVIOUS,
-                stroke_width=1.4,
+                stroke_width=1.8,
                 stroke_dasharray="1.5 3",
                 stroke_linecap="round",
+                stroke_linejoin="round",
             )
         )
+        for index, value in enumerate(previous):
+            if value is not None:
+                x, y = point(index, value)
+                parts.append(_square(x, y))
     if any(a.target is not None for a in axes):
         parts.append(
-            _el(
-                "polygon",
-                points=series([a.target for a in axes]),
-                fill="none",
-                stroke=TARGET,
-                stroke_width=1.4,
-                stroke_dasharray="6 4",
-            )
+            line([a.target for a in axes], stroke=TARGET, stroke_width=1.4, stroke_dasharray="6 4")
         )
-    parts.append(
-        _el(
-            "polygon",
-            points=series([a.value for a in axes]),
-            fill=ACCENT,
-            fill_opacity=0.16,
-            stroke=ACCENT,
-            stroke_width=2,
-            stroke_linejoin="round",
-        )
-    )
+    values = [a.value for a in axes]
+    parts.append(wedges(values))
+    parts.append(line(values, stroke=ACCENT, stroke_width=2, stroke_linejoin="round"))
     for index, axis in enumerate(axes):
         if axis.value is not None:
             x, y = point(index, axis.value)
             parts.append(_el("circle", cx=_n(x), cy=_n(y), r=3, fill=ACCENT))
+        else:
+            # No score is not 0: the axis is dashed out and a hollow ring marks the centre end.
+            x, y = point(index, 100)
+            parts.append(
+                _el(
+                    "line",
+                    x1=_n(cx),
+                    y1=_n(cy),
+                    x2=_n(x),
+                    y2=_n(y),
+                    stroke=MUTED,
+                    stroke_width=1,
+                    stroke_dasharray="3 3",
+                )
+            )
+            x, y = point(index, 12)
+            parts.append(
+                _el(
+                    "circle",
+                    cx=_n(x),
+                    cy=_n(y),
+                    r=4,
+                    fill="#ffffff",
+                    stroke=MUTED,
+                    stroke_width=1.2,
+                )
+            )
 
     for index, axis in enumerate(axes):
         angle = -math.pi / 2 + 2 * math.pi * index / count
@@ -212,10 +276,24 @@ def radar(axes: Sequence[RadarAxis], labels: RadarLabels) -> Markup:
     legend = [(labels.current, ACCENT, None, 2.0)]
     if any(a.target is not None for a in axes):
         legend.append((labels.target, TARGET, "6 4", 1.4))
-    if labels.previous is not None and any(a.previous is not None for a in axes):
-        legend.append((labels.previous, PREVIOUS, "1.5 3", 1.4))
+    if show_previous:
+        legend.append((labels.previous or "", PREVIOUS, "1.5 3", 1.8))
     parts.append(_legend_lines(legend, width, height - 8))
     return _svg(width, height, labels.title, labels.description, "".join(parts))
+
+
+def _square(x: float, y: float, size: float = 3.2) -> str:
+    """The previous cycle's marker: a hollow square, told apart from the current dots."""
+    return _el(
+        "rect",
+        x=_n(x - size),
+        y=_n(y - size),
+        width=_n(2 * size),
+        height=_n(2 * size),
+        fill="#ffffff",
+        stroke=PREVIOUS,
+        stroke_width=1.3,
+    )
 
 
 def _legend_lines(entries: list[tuple[str, str, str | None, float]], width: float, y: float) -> str:
@@ -236,6 +314,8 @@ def _legend_lines(entries: list[tuple[str, str, str | None, float]], width: floa
                 stroke_linecap="round" if dash and dash.startswith("1.5") else None,
             )
         )
+        if colour == PREVIOUS:
+            parts.append(_square(x + 14, y - 3))
         parts.append(_text(x + 34, y, label, font_size=11.5))
         x += slot
     return "".join(parts)
@@ -514,7 +594,7 @@ def score_bar(value: float | None, label: str, *, width: float = 120, height: fl
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bar" role="img"'
         f' viewBox="0 0 {_n(width)} {_n(height)}" width="{_n(width)}" height="{_n(height)}"'
-        f' aria-label="{escape(label)}">' + "".join(parts) + "</svg>"
+        f' aria-label="{escape(label)}"><title>{escape(label)}</title>' + "".join(parts) + "</svg>"
     )
 
 
@@ -822,13 +902,20 @@ class RangeLabels:
     own: str | None = None  # legend: the country's own level; None when no row has one
 
 
-def range_chart(rows: Sequence[RangeRow], max_level: int, labels: RangeLabels) -> Markup:
+def range_chart(
+    rows: Sequence[RangeRow],
+    max_level: int,
+    labels: RangeLabels,
+    *,
+    tick_labels: Sequence[str] | None = None,
+) -> Markup:
     """Per row, each group's quartile band and median on the 0-top scale, with an own marker.
 
     Rows with a single unlabelled band are drawn on one line (label, then band); rows with
     labelled bands get a heading line and one line per band. The own value is a dashed
     vertical line with a diamond across the row's bands. Withheld bands show their note and
-    no shape at all.
+    no shape at all. Values are on the level scale; tick_labels, one per level, write the
+    ticks on another scale (a report's 0-100) instead of the level numbers.
     """
     width = 672.0
     plot_x0, plot_x1, value_x = 236.0, 590.0, 668.0
@@ -867,9 +954,8 @@ def range_chart(rows: Sequence[RangeRow], max_level: int, labels: RangeLabels) -
                 stroke_width=0.7,
             )
         )
-        parts.append(
-            _text(x, 12, str(level), font_size=9, font_weight="bold", text_anchor="middle")
-        )
+        tick = tick_labels[level] if tick_labels and level < len(tick_labels) else str(level)
+        parts.append(_text(x, 12, tick, font_size=9, font_weight="bold", text_anchor="middle"))
         if level < len(labels.level_names):
             name_lines = wrap(labels.level_names[level], 16, 2)
             parts.append(

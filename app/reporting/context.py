@@ -9,12 +9,13 @@ active, so the labels they put into charts are already translated.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
@@ -46,6 +47,7 @@ from app.scoring import (
     GapAnalysis,
     display_score,
     draft_actions,
+    find_strengths,
     rank_gaps,
     round_for_display,
     score_assessment,
@@ -54,6 +56,8 @@ from app.scoring import (
 TOP_GAPS = 10
 HORIZONS = ("short", "medium", "long")
 OPEN_STATUSES = frozenset({"planned", "in_progress", "proposed"})
+# Only a cycle the country signed off is a fair baseline for "change since the last cycle".
+COMPARABLE_STATUSES = frozenset(comparisons.COUNTED_STATUSES)
 
 
 # ---------------------------------------------------------------- shared views
@@ -228,6 +232,7 @@ class ChangeView:
     lowered: tuple[CapabilityChange, ...]
     unchanged: int
     new: tuple[CapabilityView, ...]  # in this cycle's catalogue only
+    skipped: tuple[str, ...] = ()  # later cycles not compared: never submitted
 
     @property
     def overall_delta(self) -> float | None:
@@ -249,6 +254,12 @@ class PositionRowView:
     region: Cell
     membership: Cell
 
+    def shown(self, region: bool, membership: bool) -> bool:
+        """True when a figure is published for this row in one of the groups shown."""
+        return (region and not self.region.suppressed) or (
+            membership and not self.membership.suppressed
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PositionAreaView:
@@ -268,6 +279,11 @@ class PositionView:
     region_published: bool
     areas: tuple[PositionAreaView, ...]
     chart: Markup | None
+    membership_published: bool = True
+    factor: float = 25.0  # levels to the report's 0-100 scale: 100 / top level
+    # The rows of the table: those with a figure in a group shown, and the areas they sit in.
+    table: tuple[PositionAreaView, ...] = ()
+    withheld: tuple[str, ...] = ()  # "2.3 Title" of every row with no figure shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +402,11 @@ class GapReport:
     bars: Mapping[str, Markup] = field(default_factory=dict)  # area id -> score bar
     position: PositionView | None = None
     fund_first: priorities.FundFirst | None = None
+    tentative: bool = False  # the overall score rests on unconfirmed, unknown or no answers
+    strengths_typical: float | None = None  # the median capability level
+    strengths_typical_text: str = ""  # that median in words
+    strengths_at_floor: int = 0  # capabilities at strength_level or above, named or not
+    strengths_scored: int = 0  # capabilities with a level
 
 
 # ---------------------------------------------------------------- cache keys
@@ -435,10 +456,43 @@ def action_plan_key(
 
 
 def _previous_revision(session: Session, assessment: Assessment) -> tuple[int, int] | None:
+    found = _comparable_previous(session, assessment)
+    return None if found is None else (found[0], found[1])
+
+
+def _comparable_previous(
+    session: Session, assessment: Assessment
+) -> tuple[int, int, tuple[str, ...]] | None:
+    """The id and revision of the nearest earlier cycle that was submitted or validated, and
+    the cycles passed over on the way (drafts, returned).
+
+    A draft (or an assessment returned for changes) is work in progress, so comparing with
+    it would report movements nobody signed off: earlier cycles are followed back instead.
+    The country's chain of cycles is read in one query, whatever its length.
+    """
     if assessment.previous_id is None:
         return None
-    previous = session.get(Assessment, assessment.previous_id)
-    return None if previous is None else (previous.id, previous.revision)
+    rows = session.execute(
+        select(
+            Assessment.id,
+            Assessment.cycle,
+            Assessment.status,
+            Assessment.previous_id,
+            Assessment.revision,
+        ).where(Assessment.country_id == assessment.country_id)
+    ).all()
+    by_id = {row.id: row for row in rows}
+    seen = {assessment.id}
+    skipped: list[str] = []
+    previous_id = assessment.previous_id
+    while previous_id is not None and previous_id not in seen and previous_id in by_id:
+        seen.add(previous_id)
+        row = by_id[previous_id]
+        if row.status in COMPARABLE_STATUSES:
+            return row.id, row.revision, tuple(skipped)
+        skipped.append(row.cycle)
+        previous_id = row.previous_id
+    return None
 
 
 def _plan_fingerprint(items: Sequence[ActionItem]) -> str:
@@ -459,12 +513,16 @@ class _Scored:
     targets: dict[str, int]
     score: AssessmentScore
     gaps: GapAnalysis
+    skipped: tuple[str, ...] = ()  # as a previous cycle: the later cycles passed over
 
 
 def _score(session: Session, assessment: Assessment) -> _Scored:
     catalogue = assessment_service.catalogue_of(session, assessment)
     answers = assessment_service.answers_of(session, assessment)
-    values = {key: AnswerValue(row.response, row.level) for key, row in answers.items()}
+    values = {
+        key: AnswerValue(row.response, row.level, carried_over=bool(row.carried_over))
+        for key, row in answers.items()
+    }
     score = score_assessment(
         catalogue, values, catalogue_hash=assessment.catalogue_version.content_hash
     )
@@ -477,18 +535,14 @@ def _score(session: Session, assessment: Assessment) -> _Scored:
 
 
 def _previous(session: Session, *, user: User, assessment: Assessment) -> _Scored | None:
-    if assessment.previous_id is None:
+    found = _comparable_previous(session, assessment)
+    if found is None:
         return None
     try:
-        previous = assessment_service.get_assessment(
-            session, user=user, assessment_id=assessment.previous_id
-        )
+        previous = assessment_service.get_assessment(session, user=user, assessment_id=found[0])
     except NotFound:
         return None
-    # A draft (or returned) cycle is still moving: change is measured against a signed-off one.
-    if previous.status not in comparisons.COUNTED_STATUSES:
-        return None
-    return _score(session, previous)
+    return replace(_score(session, previous), skipped=found[2])
 
 
 def build_gap_report(
@@ -531,18 +585,7 @@ def _gap_report(
     areas = _area_views(current, previous, views, locale=locale)
     gap_views = _gap_views(current, views, locale=locale)
     change = _change(current, previous, areas, views, locale=locale)
-    max_level = catalogue.max_level
-    strength_floor = max(max_level - 1, 1)
-    by_level = sorted(
-        (view for view in views.values() if view.level), key=lambda view: -(view.level or 0)
-    )
-    strengths = [view for view in by_level if (view.level or 0) >= strength_floor]
-    # Without any capability at the top levels, the most advanced ones are still worth naming.
-    strengths_reached = bool(strengths)
-    if not strengths:
-        strengths = (
-            [view for view in by_level if view.level == by_level[0].level][:8] if by_level else []
-        )
+    strengths = find_strengths(score)
     report = GapReport(
         meta=meta,
         scale=_scale(catalogue, locale),
@@ -555,19 +598,21 @@ def _gap_report(
         other_gaps=gap_views[TOP_GAPS:],
         met=tuple(views[cid] for cid in current.gaps.met),
         targets_not_applicable=tuple(views[cid] for cid in current.gaps.not_applicable),
-        strengths=tuple(strengths),
-        strengths_reached=strengths_reached,
-        strength_level=_scale(catalogue, locale)[strength_floor],
+        strengths=tuple(views[cid] for cid in strengths.capabilities),
+        strengths_reached=strengths.reached,
+        strength_level=_scale(catalogue, locale)[strengths.floor],
+        strengths_typical=strengths.typical,
+        strengths_typical_text=_typical_level(catalogue, strengths.typical, locale),
+        strengths_at_floor=strengths.at_floor,
+        strengths_scored=strengths.scored,
+        tentative=score.completeness.tentative,
         change=change,
         radar=_radar(
             areas, locale=locale, previous_cycle=previous.assessment.cycle if previous else None
         ),
         heat_table=_heat_table(areas, catalogue, locale=locale),
         target_count=len(current.targets),
-        bars={
-            area.id: charts.score_bar(area.score, _("Score of %(area)s", area=area.title))
-            for area in areas
-        },
+        bars={area.id: _score_bar(area, locale=locale) for area in areas},
         position=_position(current, areas, figures, locale=locale),
         fund_first=priorities.fund_first(
             catalogue,
@@ -577,6 +622,32 @@ def _gap_report(
         ),
     )
     return report
+
+
+def _typical_level(catalogue: Catalogue, typical: float | None, locale: str) -> str:
+    """The median capability level in words: "3 Established", or between two levels."""
+    if typical is None:
+        return ""
+    low = int(typical)
+    if typical == low:
+        return f"{low} {catalogue.level_name(low, locale)}"
+    return _(
+        "between %(low)s and %(high)s",
+        low=f"{low} {catalogue.level_name(low, locale)}",
+        high=f"{low + 1} {catalogue.level_name(low + 1, locale)}",
+    )
+
+
+def _score_bar(area: AreaView, *, locale: str) -> Markup:
+    if area.score is None:
+        label = _("Score of %(area)s: no score", area=area.title)
+    else:
+        label = _(
+            "Score of %(area)s: %(score)s out of 100",
+            area=area.title,
+            score=display_score(area.score, locale),
+        )
+    return charts.score_bar(area.score, label)
 
 
 def _position(
@@ -638,19 +709,41 @@ def _position(
     region_published = any(
         not line.region.suppressed for item in rows for line in (item.area, *item.capabilities)
     )
+    membership_published = any(
+        not line.membership.suppressed for item in rows for line in (item.area, *item.capabilities)
+    )
+    # A group with nothing published gets no column at all, and a row with no figure in the
+    # groups shown is named once in a sentence, rather than repeating "not published".
+    table: list[PositionAreaView] = []
+    withheld: list[str] = []
+    for item in rows:
+        kept = []
+        for line in (item.area, *item.capabilities):
+            if line.shown(region_published, membership_published):
+                kept.append(line)
+            else:
+                withheld.append(f"{line.number} {line.title}")
+        capabilities = tuple(line for line in kept if line.kind == "capability")
+        if capabilities or item.area in kept:
+            table.append(PositionAreaView(area=item.area, capabilities=capabilities))
     region_name = region_label(figures.region)
     membership_name = _("All contributing members")
+    factor = 100 / max(current.catalogue.max_level, 1)
     chart = None
     if published:
         chart = _position_chart(
             rows,
             current.catalogue,
-            region=region_name,
-            membership=membership_name,
+            region=region_name if region_published else None,
+            membership=membership_name if membership_published else None,
             k=figures.min_group,
             locale=locale,
         )
     return PositionView(
+        membership_published=membership_published,
+        factor=factor,
+        table=tuple(table),
+        withheld=tuple(withheld),
         cycle=figures.cycle,
         min_group=figures.min_group,
         region_label=region_name,
@@ -662,15 +755,23 @@ def _position(
     )
 
 
-def _range_band(label: str, cell: Cell, *, k: int, locale: str) -> charts.RangeBand:
+def _range_band(
+    label: str, cell: Cell, *, k: int, locale: str, factor: float = 1.0
+) -> charts.RangeBand:
+    """A group's band; with factor, its median is written on the 0-100 scale."""
     if cell.suppressed or cell.median is None:
         return charts.RangeBand(label=label, median=None, withheld_text=withheld_text(k))
+    value = (
+        display_score(cell.median * factor, locale)
+        if factor != 1.0
+        else format_number(cell.median, locale)
+    )
     return charts.RangeBand(
         label=label,
         median=cell.median,
         lower=cell.lower_quartile,
         upper=cell.upper_quartile,
-        value_text=_("median %(value)s", value=format_number(cell.median, locale)),
+        value_text=_("median %(value)s", value=value),
     )
 
 
@@ -678,40 +779,51 @@ def _position_chart(
     rows: Sequence[PositionAreaView],
     catalogue: Catalogue,
     *,
-    region: str,
-    membership: str,
+    region: str | None,
+    membership: str | None,
     k: int,
     locale: str,
 ) -> Markup:
-    chart_rows = [
-        charts.RangeRow(
-            label=f"{item.area.number}  {item.area.title}",
-            bands=(
-                _range_band(region, item.area.region, k=k, locale=locale),
-                _range_band(membership, item.area.membership, k=k, locale=locale),
-            ),
-            own=item.area.own,
-            own_text=(
-                _("yours %(value)s", value=format_number(item.area.own, locale))
-                if item.area.own is not None
-                else ""
-            ),
+    """Per area, the published groups' bands on the report's 0-100 scale (None: not shown)."""
+    factor = 100 / max(catalogue.max_level, 1)
+    chart_rows = []
+    for item in rows:
+        bands = tuple(
+            _range_band(label, cell, k=k, locale=locale, factor=factor)
+            for label, cell in ((region, item.area.region), (membership, item.area.membership))
+            if label is not None
         )
-        for item in rows
-    ]
+        if all(band.median is None for band in bands):
+            continue  # named in the sentence under the table instead
+        own = item.area.own
+        chart_rows.append(
+            charts.RangeRow(
+                label=f"{item.area.number}  {item.area.title}",
+                bands=bands,
+                own=own,
+                own_text=(
+                    _("yours %(value)s", value=display_score(own * factor, locale))
+                    if own is not None
+                    else ""
+                ),
+            )
+        )
+    shown = [name for name in (region, membership) if name is not None]
     labels = charts.RangeLabels(
         title=_("Your position among members, by area"),
         description=_(
-            "For each area, the middle half of member countries (from the lower to the upper "
-            "quartile) and their median, for the region and for the whole membership, with "
-            "this country's own value marked by a diamond."
+            "For each area, on the scale of 0 to 100, the middle half of member countries "
+            "(from the lower to the upper quartile) and their median, for %(groups)s, with "
+            "this country's own score marked by a diamond.",
+            groups=_(" and ").join(shown),
         ),
         level_names=tuple(level.name.get(locale) for level in catalogue.maturity_scale),
         band=_("Middle half of countries (lower to upper quartile)"),
         median=_("Median"),
         own=_("Your value"),
     )
-    return charts.range_chart(chart_rows, catalogue.max_level, labels)
+    ticks = tuple(format_number(level * factor, locale) for level in range(catalogue.max_level + 1))
+    return charts.range_chart(chart_rows, catalogue.max_level, labels, tick_labels=ticks)
 
 
 def _meta(
@@ -978,6 +1090,7 @@ def _change(
         lowered=tuple(sorted(lowered, key=size, reverse=True)),
         unchanged=unchanged,
         new=tuple(new),
+        skipped=previous.skipped,
     )
 
 
@@ -997,7 +1110,17 @@ def _findings(
     if done.answered == 0:
         return (Finding("no_answers", {"total": done.total}),)
     if score.provisional:
-        found.append(Finding("provisional", {"unanswered": done.unanswered, "total": done.total}))
+        found.append(
+            Finding(
+                "provisional",
+                {
+                    "unanswered": done.unanswered,
+                    "unconfirmed": done.unconfirmed,
+                    "confirmed": done.confirmed,
+                    "total": done.total,
+                },
+            )
+        )
     scores = [area.score for area in areas if area.score is not None]
     if scores and min(scores) != max(scores):
         for kind, value in (("weakest_area", min(scores)), ("strongest_area", max(scores))):
@@ -1016,7 +1139,10 @@ def _findings(
                 {
                     "capability": largest.capability.title,
                     "size": largest.size,
-                    "level": largest.current_name,
+                    # No level yet is not "not in place": it is unknown where it stands.
+                    "level": largest.current_name
+                    if largest.current_level is not None
+                    else _("no level yet"),
                     "target": largest.target_name,
                 },
             )
@@ -1072,8 +1198,25 @@ def _radar(areas: Sequence[AreaView], *, locale: str, previous_cycle: str | None
         )
         for area in areas
     ]
+    # The title is the figure's alternate text in the tagged PDF: it carries the figures.
+    described = []
+    for area in areas:
+        text = f"{area.number} {area.title}: " + (
+            display_score(area.score, locale) if area.score is not None else _("no score")
+        )
+        if previous_cycle and area.previous_score is not None:
+            text += (
+                " ("
+                + _(
+                    "cycle %(cycle)s: %(score)s",
+                    cycle=previous_cycle,
+                    score=display_score(area.previous_score, locale),
+                )
+                + ")"
+            )
+        described.append(text)
     labels = charts.RadarLabels(
-        title=_("Area scores"),
+        title=_("Area scores from 0 to 100") + ". " + "; ".join(described) + ".",
         description=_(
             "Each area's score from 0 to 100, with the score it would reach if its targets "
             "were met and, where there is one, its score in the previous cycle."
@@ -1129,8 +1272,28 @@ def _heat_table(areas: Sequence[AreaView], catalogue: Catalogue, *, locale: str)
                 title=f"{area.number}  {area.title}", score_text=score_text, rows=tuple(rows)
             )
         )
+    levels: dict[int, int] = {}
+    for area in areas:
+        for capability in area.capabilities:
+            if capability.level is not None:
+                levels[capability.level] = levels.get(capability.level, 0) + 1
+    counted = "; ".join(
+        _(
+            "%(count)s at %(level)s %(name)s",
+            count=levels[level],
+            level=level,
+            name=catalogue.level_name(level, locale),
+        )
+        for level in sorted(levels, reverse=True)
+    )
+    capability_count = sum(len(area.capabilities) for area in areas)
     labels = charts.HeatLabels(
-        title=_("Capability heat table"),
+        title=_(
+            "Capability heat table: %(count)s capabilities (%(levels)s). Each capability's "
+            "indicators and their answers are listed in its area's section.",
+            count=capability_count,
+            levels=counted or _("none with a level yet"),
+        ),
         description=_(
             "For every capability: the level given for each of its indicators, the "
             "capability's level, its target and the levels still to go."

@@ -22,6 +22,7 @@ from app.scoring.maturity import (
     score_assessment,
     score_capability,
 )
+from app.scoring.strengths import Strengths, find_strengths, strength_floor
 
 __all__ = [
     "SUPPORTED_METHOD_VERSIONS",
@@ -37,12 +38,15 @@ __all__ = [
     "GapAnalysis",
     "ScoringError",
     "ScoringProvenance",
+    "Strengths",
     "capability_level",
     "display_score",
     "draft_actions",
+    "find_strengths",
     "provenance",
     "rank_gaps",
     "round_for_display",
     "score_assessment",
     "score_capability",
+    "strength_floor",
 ]

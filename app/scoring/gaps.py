@@ -28,7 +28,9 @@ class Gap:
     effective_priority: float  # the highest priority among itself and its dependants
     dependants: tuple[str, ...]  # capabilities with gaps that depend on it, in catalogue order
     prerequisites: tuple[str, ...]  # capabilities with gaps it depends on, in catalogue order
-    provisional: bool  # the current level comes from a partly answered capability
+    # The current level may still change (unanswered or unconfirmed answers), or there is
+    # no level at all and 0 is only assumed (e.g. every counted answer "unknown" under exclude).
+    provisional: bool
     reason: str  # the rank explained in English
 
 
@@ -121,7 +123,7 @@ def rank_gaps(
             effective_priority=effective[capability_id],
             dependants=dependants[capability_id],
             prerequisites=prerequisites[capability_id],
-            provisional=result.provisional,
+            provisional=result.provisional or result.level is None,
             reason="",
         )
         raised_by = None
@@ -271,10 +273,21 @@ def _reason(
     if nearest:
         names = _join([_title(catalogue, c) for c in nearest])
         parts.append(f"comes after {names}, which it depends on")
-    if result.provisional:
-        done = result.completeness
-        parts.append(f"provisional: {done.answered} of {done.total} indicators answered")
+    if gap.provisional:
+        parts.append("provisional: " + _why_provisional(result))
     return "; ".join(parts)
+
+
+def _why_provisional(result: CapabilityScore) -> str:
+    done = result.completeness
+    why = []
+    if done.unanswered:
+        why.append(f"{done.answered} of {done.total} indicators answered")
+    if done.unconfirmed:
+        why.append(f"{done.unconfirmed} carried over and not yet confirmed")
+    if result.level is None and not done.unanswered:
+        why.append("no answer counts toward a level, so level 0 is assumed")
+    return ", ".join(why)
 
 
 def _title(catalogue: Catalogue, capability_id: str) -> str:

@@ -43,6 +43,9 @@ class AnswerValue:
 
     response: ResponseKind
     level: int | None = None
+    # Copied from the previous cycle and not yet confirmed in this one: it counts at its
+    # value, but the result resting on it stays provisional until someone confirms it.
+    carried_over: bool = False
 
     def __post_init__(self) -> None:
         # Accept the assessments' Response StrEnum too, but store the plain string so results
@@ -51,6 +54,7 @@ class AnswerValue:
         if response not in _RESPONSES:
             raise ScoringError(f"unknown response {response!r}")
         object.__setattr__(self, "response", response)
+        object.__setattr__(self, "carried_over", bool(self.carried_over))
         if response == "level":
             if not isinstance(self.level, int) or isinstance(self.level, bool):
                 raise ScoringError("an answer with response 'level' needs an integer level")
@@ -78,17 +82,27 @@ Answers = Mapping[AnswerKey, AnswerValue]
 
 @dataclass(frozen=True, slots=True)
 class Completeness:
-    """How many indicators are answered and how; "not applicable" and "unknown" are answers."""
+    """How many indicators are answered and how; "not applicable" and "unknown" are answers.
+
+    `unconfirmed` counts the answers among them carried over from the previous cycle and not
+    yet confirmed: they are counted at their value, but are not answers of this cycle.
+    """
 
     total: int
     with_level: int = 0
     unknown: int = 0
     not_applicable: int = 0
+    unconfirmed: int = 0
 
     @property
     def answered(self) -> int:
-        """Indicators with any answer."""
+        """Indicators with any answer, confirmed or carried over."""
         return self.with_level + self.unknown + self.not_applicable
+
+    @property
+    def confirmed(self) -> int:
+        """Indicators answered in this cycle: carried-over answers wait for confirmation."""
+        return self.answered - self.unconfirmed
 
     @property
     def unanswered(self) -> int:
@@ -97,8 +111,14 @@ class Completeness:
 
     @property
     def provisional(self) -> bool:
-        """True while any indicator is unanswered: the score may still change."""
-        return self.answered < self.total
+        """True while any indicator is unanswered or unconfirmed: the score may still change."""
+        return self.answered < self.total or self.unconfirmed > 0
+
+    @property
+    def tentative(self) -> bool:
+        """True when the score rests on anything but confirmed knowledge: an unanswered or
+        unconfirmed indicator, or an "unknown" answer. Reports label such scores provisional."""
+        return self.provisional or self.unknown > 0
 
     @property
     def share(self) -> float:
@@ -111,6 +131,7 @@ class Completeness:
             with_level=self.with_level + other.with_level,
             unknown=self.unknown + other.unknown,
             not_applicable=self.not_applicable + other.not_applicable,
+            unconfirmed=self.unconfirmed + other.unconfirmed,
         )
 
     @classmethod
@@ -151,7 +172,7 @@ class CapabilityScore:
 
     @property
     def provisional(self) -> bool:
-        """True while any of the capability's indicators is unanswered."""
+        """True while any of the capability's indicators is unanswered or unconfirmed."""
         return self.completeness.provisional
 
     @property
@@ -174,7 +195,7 @@ class AreaScore:
 
     @property
     def provisional(self) -> bool:
-        """True while any indicator in the area is unanswered."""
+        """True while any indicator in the area is unanswered or unconfirmed."""
         return self.completeness.provisional
 
     @property
@@ -196,7 +217,7 @@ class AssessmentScore:
 
     @property
     def provisional(self) -> bool:
-        """True while any indicator of the assessment is unanswered."""
+        """True while any indicator of the assessment is unanswered or unconfirmed."""
         return self.completeness.provisional
 
     def capability(self, capability_id: str) -> CapabilityScore:
@@ -325,11 +346,12 @@ def _score_capability(
 ) -> tuple[CapabilityScore, Fraction | None]:
     unknown_counts = catalogue.scoring.unknown == UnknownPolicy.AS_ZERO
     counted: list[int] = []
-    with_level = unknown = not_applicable = 0
+    with_level = unknown = not_applicable = unconfirmed = 0
     for indicator in capability.indicators:
         answer = answers.get((capability.id, indicator.id))
         if answer is None:
             continue  # unanswered: not counted, and makes the result provisional
+        unconfirmed += answer.carried_over
         if answer.response == "not_applicable":
             not_applicable += 1
         elif answer.response == "unknown":
@@ -346,6 +368,7 @@ def _score_capability(
         with_level=with_level,
         unknown=unknown,
         not_applicable=not_applicable,
+        unconfirmed=unconfirmed,
     )
     level = capability_level(counted, catalogue.scoring.capability_level)
     exact = None if level is None else Fraction(level * 100, catalogue.max_level)

@@ -100,3 +100,28 @@ def page_with(pages: list[str], phrase: str, start: int = 0) -> int:
         if phrase in squash(text):
             return index + 1
     raise AssertionError(f"{phrase!r} is on no page")
+
+
+def figure_alts(reader: PdfReader) -> list[str | None]:
+    """The alternate text of every /Figure element in the structure tree, in tree order."""
+    found: list[str | None] = []
+    seen: set[int] = set()
+
+    def walk(node) -> None:
+        node = node.get_object()
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not hasattr(node, "keys") or id(node) in seen:
+            return
+        seen.add(id(node))
+        if node.get("/S") == "/Figure":
+            alt = node.get("/Alt")
+            found.append(str(alt) if alt is not None else None)
+        kids = node.get("/K")
+        if kids is not None:
+            walk(kids)
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"])
+    return found

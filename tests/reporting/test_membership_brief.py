@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import pytest
 from babel.numbers import format_decimal
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.accounts import service as accounts
-from app.assessments.models import Answer
+from app.assessments.models import Answer, Assessment
 from app.audit.models import AuditEvent
 from app.countries.models import Country
 from app.reporting.render import RenderStats, ReportCache, ReportRenderer
@@ -31,7 +31,7 @@ from tests.membership import (
     tokens,
     users,
 )
-from tests.reporting.report_helpers import read_pdf, squash
+from tests.reporting.report_helpers import figure_alts, read_pdf, squash
 
 SMALL_CYCLE = "2030"
 BRIEF = "/api/v1/alliance/membership-brief.pdf"
@@ -372,3 +372,41 @@ def test_an_unknown_cycle_is_not_found_and_the_aggregates_page_links_the_brief(f
     assert page.status_code == 200
     assert f'href="{BRIEF}?cycle={CYCLE}"' in page.text
     assert "Download membership brief (PDF)" in page.text
+
+
+def test_every_figure_of_the_brief_has_alternate_text(fresh):
+    response = fresh.get("secretariat", f"{BRIEF}?cycle={CYCLE}")
+    assert response.status_code == 200, response.text
+    reader, _ = read_pdf(response.content)
+    alts = figure_alts(reader)
+    catalogue = fresh.client.app.state.catalogue.catalogue
+    # The summary's range chart and one distribution chart per area.
+    assert len(alts) == 1 + len(catalogue.areas), alts
+    assert all(alt and alt.strip() for alt in alts), alts
+    assert "Area medians of the membership" in alts
+
+
+def test_by_default_the_brief_is_for_the_latest_cycle_with_published_figures(fresh):
+    # A newer cycle holding only a draft, and after it one with too few countries counted.
+    with fresh.client.app.state.sessionmaker.begin() as session:
+        added = seed(session, [Seed("FRA", "2032", status="draft", levels=1)])
+    try:
+        response = fresh.get("secretariat", BRIEF)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-disposition"] == (
+            f'attachment; filename="membership-brief-{CYCLE}.pdf"'
+        )
+        _, pages = read_pdf(response.content)
+        assert f"Assessment cycle {CYCLE}" in squash(pages[0])
+        assert "Anonymised aggregates of 13 member countries that opted in" in squash(pages[0])
+        # Asked for by name, the draft's cycle still has its brief, saying nothing is published.
+        named = fresh.get("secretariat", f"{BRIEF}?cycle=2032")
+        assert named.status_code == 200
+        text = squash(" ".join(read_pdf(named.content)[1]))
+        assert "no figures can be published yet" in text
+        assert "Levels reached, area by area" in text and "n =" not in text
+    finally:
+        with fresh.client.app.state.sessionmaker.begin() as session:
+            ids = list(added.values())
+            session.execute(delete(Answer).where(Answer.assessment_id.in_(ids)))
+            session.execute(delete(Assessment).where(Assessment.id.in_(ids)))

@@ -25,24 +25,61 @@ def test_wrap_breaks_at_spaces_and_splits_overlong_words():
     assert charts.wrap("one two three four five six", 7, max_lines=2) == ["one two", "three…"]
 
 
-def test_radar_escapes_labels_and_leaves_unscored_areas_at_the_centre():
+def test_radar_escapes_labels_and_breaks_its_lines_at_unscored_areas():
     axes = [
         charts.RadarAxis("<b>Policy</b> & law", 50.0, "50.0", target=75.0, previous=25.0),
-        charts.RadarAxis("Industry", None, "no score", target=None),
+        charts.RadarAxis("Industry", None, "no score", target=None, previous=50.0),
         charts.RadarAxis("Society", 100.0, "100.0", target=100.0, previous=None),
+        charts.RadarAxis("Research", 25.0, "25.0", target=50.0, previous=25.0),
     ]
     labels = charts.RadarLabels("Area scores", "desc", "This cycle", "Targets", "Cycle 2025")
     svg = charts.radar(axes, labels)
     root = parse(svg)  # well-formed, so the label's markup was escaped
     assert "<b>Policy</b> & law" in texts(svg)
     assert "no score" in texts(svg)
-    polygons = root.findall(f"{SVG}polygon")
-    current = polygons[-1]
-    assert current.get("fill-opacity")  # the filled shape is this cycle
-    # Target and previous cycle are told apart by dash pattern, not only colour.
-    dashes = {p.get("stroke-dasharray") for p in polygons if p.get("stroke-dasharray")}
-    assert len(dashes) == 2
     assert root.find(f"{SVG}title").text == "Area scores"
+    centre = "320,186"
+    # No series passes through the centre, as a 0 would: each line breaks at a missing value.
+    lines = root.findall(f"{SVG}polyline")
+    assert lines and all(centre not in line.get("points").split() for line in lines)
+    current = [line for line in lines if line.get("stroke") == charts.ACCENT]
+    # This cycle: Society, Research and Policy in one run round the top; Industry left out.
+    assert len(current) == 1 and len(current[0].get("points").split()) == 3
+    # Shaded only between neighbouring scored axes (a wedge from the centre per run).
+    shaded = [p for p in root.findall(f"{SVG}polygon") if p.get("fill-opacity")]
+    assert len(shaded) == 1 and len(shaded[0].get("points").split()) == 4
+    # Target and previous cycle are told apart by dash pattern, not only colour.
+    dashes = {line.get("stroke-dasharray") for line in lines if line.get("stroke-dasharray")}
+    assert len(dashes) == 2
+    # The previous cycle has a hollow square at each of its values, and one in the legend.
+    squares = [r for r in root.findall(f"{SVG}rect") if r.get("stroke") == charts.PREVIOUS]
+    assert len(squares) == 3 + 1
+    # The unscored axis is dashed out and marked with a hollow ring.
+    rings = [c for c in root.findall(f"{SVG}circle") if c.get("fill") == "#ffffff"]
+    assert len(rings) == 1
+
+
+def test_a_fully_scored_radar_draws_closed_outlines():
+    axes = [charts.RadarAxis(name, 60.0, "60", target=80.0, previous=40.0) for name in "ABC"]
+    labels = charts.RadarLabels("Area scores", "desc", "This cycle", "Targets", "Cycle 2025")
+    root = parse(charts.radar(axes, labels))
+    assert root.findall(f"{SVG}polyline") == []
+    outlines = [p for p in root.findall(f"{SVG}polygon") if p.get("fill") == "none"]
+    # four grid rings, the previous cycle, the target and this cycle
+    assert len(outlines) == 4 + 3
+
+
+def test_score_bars_carry_their_label_as_a_title():
+    root = parse(charts.score_bar(62.5, "Score of Policy: 62.5 out of 100"))
+    assert root.find(f"{SVG}title").text == "Score of Policy: 62.5 out of 100"
+
+
+def test_range_chart_can_write_its_ticks_on_another_scale():
+    labels = charts.RangeLabels("Position", "d", ("L0", "L1", "L2"), "Band", "Median")
+    rows = [charts.RangeRow("Area", (charts.RangeBand("", 1.0, 0.5, 1.5, "median 50"),))]
+    plain = texts(charts.range_chart(rows, 2, labels))
+    scaled = texts(charts.range_chart(rows, 2, labels, tick_labels=("0", "50", "100")))
+    assert "100" in scaled and "100" not in plain
 
 
 def test_heat_table_marks_unknown_and_not_applicable_with_symbols():

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from app.assessments.models import Assessment
 from app.audit.models import AuditEvent
 from app.reporting.render import RenderStats, ReportCache, ReportRenderer
+from app.scoring import display_score
 from benchmarks.comparisons import Seed, seed
 from tests.membership import BACKENDS, CYCLE, MEMBERS, member_seeds, membership_client, tokens
 from tests.reporting.report_helpers import outline_titles, page_with, read_pdf, squash
@@ -94,18 +95,35 @@ def number(value) -> str:
     return format_decimal(value, locale="en_GB")
 
 
+def on_100(level: float) -> str:
+    """A value on the level scale (0 to 4) as the report writes it, on its 0-100 scale."""
+    return display_score(level * 25)
+
+
 def figures(cell: dict) -> str:
     """A group's three cells in the position table, as their text reads back."""
     if cell["suppressed"]:
-        return WITHHELD
+        return "–"
     return (
-        f"{number(cell['median'])} {number(cell['lower_quartile'])} to "
-        f"{number(cell['upper_quartile'])} {number(cell['countries'])}"
+        f"{on_100(cell['median'])} {on_100(cell['lower_quartile'])} to "
+        f"{on_100(cell['upper_quartile'])} {number(cell['countries'])}"
+    )
+
+
+def shown_groups(body: dict) -> tuple[str, ...]:
+    """The groups with a column in the table: those with any figure published."""
+    return tuple(
+        group
+        for group in ("region", "membership")
+        if any(not row[group]["suppressed"] for row in body["rows"])
     )
 
 
 def expected_rows(world: World, body: dict) -> list[str]:
-    """Every row of the position table as it should read, from the position API."""
+    """Every row of the position table as it should read, from the position API: the own
+    score and the figures of the groups shown, all on the 0-100 scale. A row with no figure
+    in any group shown is left out of the table (it is named in a sentence instead)."""
+    groups = shown_groups(body)
     catalogue = world.client.app.state.catalogue.catalogue
     numbers, titles = {}, {}
     for area_number, area in enumerate(catalogue.areas, start=1):
@@ -117,21 +135,16 @@ def expected_rows(world: World, body: dict) -> list[str]:
     rows = []
     for row in body["rows"]:
         key = (row["kind"], row["measure_id"])
-        if row["kind"] == "area":
-            own = number(row["own"])
-        else:
-            level = int(row["own"])
-            own = f"{level} {catalogue.level_name(level)}"
-        rows.append(
-            f"{numbers[key]} {titles[key]} {own} "
-            f"{figures(row['region'])} {figures(row['membership'])}"
-        )
+        if all(row[group]["suppressed"] for group in groups):
+            continue
+        cells = " ".join(figures(row[group]) for group in groups)
+        rows.append(f"{numbers[key]} {titles[key]} {on_100(row['own'])} {cells}")
     return rows
 
 
 def section_text(pages: list[str]) -> str:
     """The position section's text: from its heading to the first area's section."""
-    start = page_with(pages, "Your own levels beside the figures of your region")
+    start = page_with(pages, "Your own scores beside the figures of your region")
     end = start
     while end < len(pages) and "Your position among members" in squash(pages[end]):
         end += 1  # the running head names the section on every page it covers
@@ -180,10 +193,13 @@ def test_a_withheld_region_shows_no_figure(fresh):
     assert all(row["region"]["suppressed"] for row in body["rows"])
     assert not any(row["membership"]["suppressed"] for row in body["rows"])
     text = section_text(pages)
+    # The region gets no column at all: the table reads the own score and the membership.
+    assert shown_groups(body) == ("membership",)
     for row in expected_rows(fresh, body):
         assert row in text, row
-    assert text.count(WITHHELD) >= len(body["rows"])
+    assert WITHHELD not in text and " – " not in text
     assert "No figure is published for Sub-Saharan Africa in this cycle" in text
+    assert text.count("Sub-Saharan Africa") <= 3  # the lead, the note and the chart text
 
 
 def test_nothing_published_is_said_in_one_sentence(fresh):
@@ -193,7 +209,7 @@ def test_nothing_published_is_said_in_one_sentence(fresh):
     body = fresh.position("fra", "FRA", SMALL_CYCLE)
     assert all(row["region"]["suppressed"] for row in body["rows"])
     assert all(row["membership"]["suppressed"] for row in body["rows"])
-    page = page_with(pages, "Your own levels beside the figures of your region")
+    page = page_with(pages, "Your own scores beside the figures of your region")
     text = squash(pages[page - 1])
     assert (
         f"No figures can be published for cycle {SMALL_CYCLE} yet: fewer than 5 member "

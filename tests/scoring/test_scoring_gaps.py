@@ -285,3 +285,38 @@ def test_shipped_catalogue_foundations_come_first(shipped):
     assert len(actions) == expected
     assert actions[0].capability_id == "leadership"
     assert actions[0].title == catalogue.capability("leadership").steps[2][0].title.get("en")
+
+
+def test_under_exclude_a_gap_with_only_unknown_answers_is_provisional(build_catalogue):
+    # Fully answered, but nothing counts toward a level: 0 is assumed, not known.
+    catalogue = build_catalogue({"a": [{"id": "x"}, {"id": "y"}]}, unknown="exclude")
+    unknown = AnswerValue.unknown()
+    answers = {("x", "i1"): unknown, ("x", "i2"): unknown, **at("y", 1)}
+    analysis = analyse(catalogue, answers, {"x": 2, "y": 2})
+    by_id = {gap.capability_id: gap for gap in analysis.gaps}
+    assert (by_id["x"].current_level, by_id["x"].provisional) == (None, True)
+    assert by_id["x"].reason.endswith(
+        "provisional: no answer counts toward a level, so level 0 is assumed"
+    )
+    assert (by_id["y"].current_level, by_id["y"].provisional) == (1, False)
+    assert "provisional" not in by_id["y"].reason
+
+
+def test_under_as_zero_the_same_unknown_answers_give_a_firm_level_0(build_catalogue):
+    catalogue = build_catalogue({"a": [{"id": "x"}]})
+    unknown = AnswerValue.unknown()
+    analysis = analyse(catalogue, {("x", "i1"): unknown, ("x", "i2"): unknown}, {"x": 2})
+    (gap,) = analysis.gaps
+    assert (gap.current_level, gap.provisional) == (0, False)
+
+
+def test_a_gap_resting_on_carried_over_answers_is_provisional_and_says_why(build_catalogue):
+    catalogue = build_catalogue({"a": [{"id": "x", "indicators": 3}]})
+    answers = {
+        ("x", "i1"): AnswerValue("level", 1, carried_over=True),
+        ("x", "i2"): AnswerValue.at_level(1),
+        ("x", "i3"): AnswerValue("level", 2, carried_over=True),
+    }
+    (gap,) = analyse(catalogue, answers, {"x": 3}).gaps
+    assert (gap.current_level, gap.provisional) == (1, True)
+    assert gap.reason.endswith("provisional: 2 carried over and not yet confirmed")

@@ -437,3 +437,49 @@ def test_round_for_display_keeps_one_decimal():
     assert str(round_for_display(87.5)) == "87.5"
     assert str(round_for_display(1 / 3 * 100)) == "33.3"
     assert display_score(None, missing="n/a") == "n/a"
+
+
+# --- answers carried over from the previous cycle ---------------------------------------
+
+
+def test_carried_over_answers_count_at_their_value_but_keep_the_score_provisional(
+    build_catalogue,
+):
+    catalogue = build_catalogue({"a": [{"id": "x"}, {"id": "y"}], "b": [{"id": "z"}]})
+    carried = {
+        ("x", "i1"): AnswerValue("level", 3, carried_over=True),
+        ("x", "i2"): AnswerValue("unknown", carried_over=True),
+    }
+    confirmed = {
+        ("y", "i1"): AnswerValue.at_level(2),
+        ("y", "i2"): AnswerValue.at_level(2),
+        ("z", "i1"): AnswerValue.at_level(4),
+        ("z", "i2"): AnswerValue.not_applicable(),
+    }
+    score = score_assessment(catalogue, {**carried, **confirmed}, catalogue_hash=HASH)
+    plain = score_assessment(
+        catalogue,
+        {**{key: AnswerValue(v.response, v.level) for key, v in carried.items()}, **confirmed},
+        catalogue_hash=HASH,
+    )
+    # The same numbers as if confirmed: only the flags and counts differ.
+    assert [c.level for c in score.capabilities] == [c.level for c in plain.capabilities]
+    assert score.overall == plain.overall
+    x, y, z = score.capabilities
+    assert x.completeness == Completeness(total=2, with_level=1, unknown=1, unconfirmed=2)
+    assert (x.completeness.answered, x.completeness.confirmed) == (2, 0)
+    assert (x.provisional, y.provisional, z.provisional) == (True, False, False)
+    assert [area.provisional for area in score.areas] == [True, False]
+    assert score.provisional and not plain.provisional
+    assert score.completeness.unconfirmed == 2 and score.completeness.confirmed == 4
+
+
+def test_tentative_also_covers_unknown_answers(build_catalogue):
+    catalogue = build_catalogue({"a": [{"id": "x"}]})
+    known = {("x", "i1"): AnswerValue.at_level(2), ("x", "i2"): AnswerValue.at_level(3)}
+    firm = score_assessment(catalogue, known, catalogue_hash=HASH)
+    assert not firm.completeness.provisional and not firm.completeness.tentative
+    with_unknown = {**known, ("x", "i2"): AnswerValue.unknown()}
+    unsure = score_assessment(catalogue, with_unknown, catalogue_hash=HASH)
+    # An unknown is an answer (not provisional), but the score does rest on it.
+    assert not unsure.completeness.provisional and unsure.completeness.tentative
