@@ -64,7 +64,8 @@ def optional_user(
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    # Async because it does no I/O: a plain def would cost a hand-over to a worker thread.
     if user is None:
         raise NotAuthenticated("log in, or send an API token as 'Authorization: Bearer ...'")
     return user
@@ -79,7 +80,7 @@ def verify_csrf(request: Request, submitted: str | None) -> None:
         raise Forbidden("the form has expired or did not come from this site; reload the page")
 
 
-def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
+async def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
     """Administrators only, refused before the request body is read."""
     if not permissions.can_manage_users(user):
         raise Forbidden("only an administrator can manage users")
