@@ -24,7 +24,7 @@ from app.assessments.schemas import (
     SignOff,
     TargetInput,
 )
-from app.core.db import SessionDep
+from app.core.db import SessionDep, commits_in_endpoint
 from app.core.handlers import error_body
 from app.core.inputs import Id, PageNumber, Text
 
@@ -139,8 +139,10 @@ def list_answers(assessment_id: Id, user: CurrentUser, session: SessionDep) -> l
 
 @router.put(
     "/{assessment_id}/answers/{capability_id}/{indicator_id}",
+    response_model=AnswerOut,
     responses={409: {"description": "Changed since the given version; `current` holds it"}},
 )
+@commits_in_endpoint  # the busiest write: see app/assessments/answer_store.py
 def save_answer(
     assessment_id: Id,
     capability_id: Text,

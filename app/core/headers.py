@@ -1,7 +1,6 @@
 """Response headers that keep confidential pages out of caches, frames and referrers."""
 
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -35,21 +34,24 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in extra:
-                    headers.setdefault(name, value)
+                # As setdefault: a header the response set itself is kept.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in extra if name not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
+# Raw ASGI headers: lower-case names, bytes.
 _ALWAYS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Frame-Options", "DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
 )
-_CSP = ("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-_NO_STORE = ("Cache-Control", "private, no-store")
+_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+_NO_STORE = (b"cache-control", b"private, no-store")
 
 
 def install(app: FastAPI) -> None:
