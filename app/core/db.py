@@ -1,7 +1,6 @@
 """Database engine, declarative base and the request's unit of work."""
 
-import functools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -176,7 +175,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:  # cancelled: no more awaiting, give the connection back now
         _end(session, commit=False)
         raise
-    if not session.in_transaction():  # committed by the endpoint (commits_in_endpoint)
+    if not session.in_transaction():  # the endpoint committed already (answer saves)
         session.close()  # no transaction, so no I/O
         return
     await run_in_threadpool(_end, session, commit=True)
@@ -193,23 +192,6 @@ def _end(session: Session, *, commit: bool) -> None:
         raise
     finally:
         session.close()
-
-
-def commits_in_endpoint(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """For a busy sync endpoint with a `session` parameter: commit its unit of work at its
-    end, in the endpoint's own worker thread, so that get_session has nothing left to do.
-
-    Saves one hand-over to a worker thread per request. The guarantee is unchanged: the
-    commit happens before the response is sent, and an error rolls everything back.
-    """
-
-    @functools.wraps(endpoint)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        result = endpoint(*args, **kwargs)
-        kwargs["session"].commit()
-        return result
-
-    return run
 
 
 @contextmanager
