@@ -32,11 +32,14 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    false,
     func,
     select,
+    true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -183,10 +186,7 @@ def _insert_answer(dialect_insert):
     )
 
 
-_INSERT_ANSWER = {
-    "postgresql": _insert_answer(postgresql.insert),
-    "sqlite": _insert_answer(sqlite.insert),
-}
+_SQLITE_INSERT_ANSWER = _insert_answer(sqlite.insert)
 
 _HISTORY_COLUMNS = ["answer_id", "version", "changed_by_id", "changed_at", "source"]
 _HISTORY_VALUES = (
@@ -209,28 +209,85 @@ def _raise_revision(saved=None):
     )
 
 
-def _one_statement(first):
-    """PostgreSQL: the answer's write, its history row and the revision raise at once."""
-    saved = first.cte("saved")
-    history = (
-        _changes.insert()
-        .from_select(
-            [*_HISTORY_COLUMNS, "old_value", "new_value"],
-            select(saved.c.id, bindparam("new_version", type_=Integer), *_HISTORY_VALUES),
-        )
-        .cte("history")
+def _history_from(saved):
+    return _changes.insert().from_select(
+        [*_HISTORY_COLUMNS, "old_value", "new_value"],
+        select(saved.c.id, bindparam("new_version", type_=Integer), *_HISTORY_VALUES),
     )
-    raised = _raise_revision(saved).cte("raised")
+
+
+def _pg_update():
+    """PostgreSQL, a new version of an existing answer, all or nothing in one statement.
+
+    The answer's row is locked first (FOR UPDATE re-reads it if a concurrent save changed
+    it, so a stale version finds nothing); the revision is raised only if the version
+    matched and the assessment is still editable; the answer and its history change only
+    if the revision was raised. So every outcome is clean: all three written, or nothing.
+    """
+    target = (
+        select(_answers.c.id)
+        .where(_answers.c.id == bindparam("answer"), _answers.c.version == bindparam("based_on"))
+        .with_for_update()
+        .cte("target")
+    )
+    raised = _raise_revision(target).cte("raised")
+    saved = (
+        update(_answers)
+        .where(_answers.c.id.in_(select(target.c.id)), exists(select(raised.c.revision)))
+        .values(version=bindparam("new_version"), **_STAMP, **_NEW_CONTENT)
+        .returning(_answers.c.id)
+        .cte("saved")
+    )
     return select(
+        exists(select(target.c.id)).label("matched"),
         select(saved.c.id).scalar_subquery().label("answer_id"),
         select(raised.c.revision).scalar_subquery().label("revision"),
-    ).add_cte(history)
+    ).add_cte(_history_from(saved).cte("history"))
 
 
-_PG_WRITE = {
-    "update": _one_statement(_UPDATE_ANSWER),
-    "insert": _one_statement(_INSERT_ANSWER["postgresql"]),
-}
+def _pg_insert():
+    """PostgreSQL, the first version of an answer, all or nothing in one statement.
+
+    The revision is raised first (only while the assessment is editable) and the answer
+    inserted only then; a concurrent first save of the same indicator makes the insert
+    fail on the unique key, which undoes the whole statement, revision raise included.
+    """
+    raised = _raise_revision().cte("raised")
+    made = (
+        _answers.insert()
+        .from_select(
+            [
+                "assessment_id",
+                "capability_id",
+                "indicator_id",
+                "version",
+                "updated_by_id",
+                "updated_at",
+                "carried_over",
+                *CONTENT,
+            ],
+            select(
+                bindparam("assessment", type_=Integer),
+                bindparam("capability", type_=String()),
+                bindparam("indicator", type_=String()),
+                bindparam("new_version", type_=Integer),
+                bindparam("by", type_=Integer),
+                bindparam("at", type_=UTCDateTime()),
+                false(),
+                *(bindparam(f"new_{name}", type_=_answers.c[name].type) for name in CONTENT),
+            ).where(exists(select(raised.c.revision))),
+        )
+        .returning(_answers.c.id)
+        .cte("made")
+    )
+    return select(
+        true().label("matched"),
+        select(made.c.id).scalar_subquery().label("answer_id"),
+        select(raised.c.revision).scalar_subquery().label("revision"),
+    ).add_cte(_history_from(made).cte("history"))
+
+
+_PG_WRITE = {"update": _pg_update(), "insert": _pg_insert()}
 _HISTORY_ROW = _changes.insert().values(
     answer_id=bindparam("answer"),
     version=bindparam("new_version"),
@@ -245,11 +302,17 @@ _RAISE_REVISION = _raise_revision()
 
 @dataclass(frozen=True)
 class Written:
-    """What a write did: answer_id is None if the version had moved on (nothing written);
-    revision is None if the assessment was no longer editable (the caller must roll back)."""
+    """What a write did: `conflict` if the answer's version had moved on, `read_only` if
+    the assessment was signed off or closed meanwhile (nothing written on PostgreSQL; on
+    SQLite the caller's rollback undoes the answer), else `saved`."""
 
-    answer_id: int | None
-    revision: int | None
+    outcome: str
+    answer_id: int | None = None
+    revision: int | None = None
+
+
+CONFLICT = Written("conflict")
+READ_ONLY = Written("read_only")
 
 
 def write(
@@ -285,14 +348,35 @@ def write(
     kind = "update" if current.answer_id is not None else "insert"
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        row = connection.execute(_PG_WRITE[kind], params).one()
-        return Written(row.answer_id, row.revision)
-    first = _UPDATE_ANSWER if kind == "update" else _INSERT_ANSWER[dialect]
+        if kind == "update":
+            row = connection.execute(_PG_WRITE[kind], params).one()
+        else:
+            try:
+                # Inside a transaction, a failed insert must not abort it: a savepoint. A
+                # single-statement session (app/core/db.py) needs none.
+                if _autocommit(connection):
+                    row = connection.execute(_PG_WRITE[kind], params).one()
+                else:
+                    with session.begin_nested():
+                        row = session.connection().execute(_PG_WRITE[kind], params).one()
+            except IntegrityError:  # someone else saved the first version meanwhile
+                return CONFLICT
+        if not row.matched:
+            return CONFLICT
+        if row.revision is None:
+            return READ_ONLY
+        return Written("saved", row.answer_id, row.revision)
+    first = _UPDATE_ANSWER if kind == "update" else _SQLITE_INSERT_ANSWER
     answer_id = connection.execute(first, params).scalar()
     if answer_id is None:
-        return Written(None, None)
+        return CONFLICT
     connection.execute(_HISTORY_ROW, {**params, "answer": answer_id})
-    return Written(answer_id, connection.execute(_RAISE_REVISION, params).scalar())
+    revision = connection.execute(_RAISE_REVISION, params).scalar()
+    return READ_ONLY if revision is None else Written("saved", answer_id, revision)
+
+
+def _autocommit(connection) -> bool:
+    return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
 def sync_loaded(

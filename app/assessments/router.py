@@ -6,7 +6,7 @@ import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -26,7 +26,7 @@ from app.assessments.schemas import (
     SignOff,
     TargetInput,
 )
-from app.core.db import SessionDep
+from app.core.db import SessionDep, StatementSessionDep
 from app.core.handlers import error_body
 from app.core.inputs import Id, PageNumber, Text
 
@@ -150,7 +150,7 @@ async def save_answer(
     capability_id: Text,
     indicator_id: Text,
     data: AnswerInput,
-    session: SessionDep,
+    session: StatementSessionDep,
     request: Request,
     background: BackgroundTasks,
 ) -> Any:
@@ -186,8 +186,10 @@ def _save_answer(
         )
     # Committed before the answer is sent, as get_session would (it has nothing left to do).
     session.commit()
-    # The one who saved is the caller: no need to look their name up.
-    return answer_out(saved, {user.id: user.full_name})
+    # The one who saved is the caller: no need to look their name up. Serialised here, in
+    # the worker thread, as FastAPI would do it from response_model (the same JSON).
+    shown = answer_out(saved, {user.id: user.full_name})
+    return Response(shown.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{assessment_id}/answers/{capability_id}/{indicator_id}/history")

@@ -359,9 +359,9 @@ def save_answer(
         now=now,
         editable=[s.value for s in permissions.EDITABLE],
     )
-    if written.answer_id is None:  # another save of this answer came first
+    if written.outcome == "conflict":  # another save of this answer came first
         raise AnswerConflict(_current_answer(session, assessment.id, capability_id, indicator_id))
-    if written.revision is None:  # the answer is written: the caller's rollback undoes it
+    if written.outcome == "read_only":  # on SQLite, the caller's rollback undoes the answer
         raise Forbidden(
             "the assessment was signed off or closed meanwhile and is read-only; nothing was saved"
         )

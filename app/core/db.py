@@ -1,7 +1,7 @@
 """Database engine, declarative base and the request's unit of work."""
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +115,8 @@ class Sessions:
 
     read: sessionmaker[Session]
     write: sessionmaker[Session]
+    # PostgreSQL: every statement commits on its own (see StatementSessionDep); SQLite: write.
+    statements: sessionmaker[Session]
 
 
 def make_sessions(engine: Engine) -> Sessions:
@@ -131,7 +133,12 @@ def make_sessions(engine: Engine) -> Sessions:
     read = sessionmaker(
         bind=reader, expire_on_commit=False, info={"read_only": True, WRITER: write}
     )
-    return Sessions(read=read, write=write)
+    statements = write
+    if engine.dialect.name != "sqlite":
+        statements = sessionmaker(
+            bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+    return Sessions(read=read, write=write, statements=statements)
 
 
 def write_beside(session: Session) -> sessionmaker[Session] | None:
@@ -166,6 +173,26 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """
     sessions: Sessions = request.app.state.sessions
     factory = sessions.read if request.method in SAFE_METHODS else sessions.write
+    async with _unit_of_work(factory) as session:
+        yield session
+
+
+async def get_statement_session(request: Request) -> AsyncIterator[Session]:
+    """A unit of work whose statements each commit on their own, on PostgreSQL.
+
+    Only for an endpoint whose every write is one self-contained statement (answer saves,
+    app/assessments/answer_store.py): its row locks then last as long as that statement
+    on the server, never across a round trip to the application (five contributors of one
+    country raise the same assessment's revision), and the request saves the BEGIN and
+    COMMIT round trips. Reads are unchanged (read committed takes a snapshot per statement
+    anyway). On SQLite it is a writing unit of work, as get_session gives.
+    """
+    async with _unit_of_work(request.app.state.sessions.statements) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _unit_of_work(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
     session = factory()
     try:
         yield session
@@ -205,3 +232,4 @@ def separate_write(request: Request) -> Iterator[Session]:
 # scope="function": the commit happens before the response is sent, so a failed commit
 # reaches the client as an error instead of a lost write behind a success answer.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+StatementSessionDep = Annotated[Session, Depends(get_statement_session, scope="function")]
