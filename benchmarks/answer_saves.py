@@ -294,6 +294,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--countries", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--pool-size", type=int, default=4, help="connections kept per worker")
+    parser.add_argument(
+        "--max-overflow", type=int, default=5, help="extra connections per worker at peaks"
+    )
     parser.add_argument(
         "--slices",
         type=int,
@@ -310,6 +314,11 @@ def main() -> None:
             "GSR_DATABASE_URL": url,
             "GSR_DEMO_MODE": "false",
             "GSR_LOG_LEVEL": "warning",
+            # Both servers stay up for the whole run, so both sides' pools must fit in
+            # PostgreSQL's max_connections (100 by default) with room for other clients:
+            # 2 servers x workers x (pool + overflow). The same for both sides.
+            "GSR_DATABASE_POOL_SIZE": str(options.pool_size),
+            "GSR_DATABASE_MAX_OVERFLOW": str(options.max_overflow),
         }
         subprocess.run(
             [str(GSR), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True
