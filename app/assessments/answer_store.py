@@ -10,12 +10,15 @@ its prepared statement), and a save is two round trips to the database:
    caller's assigned areas, in one query;
 2. `write`: the answer's compare-and-set (or first insert), its history row and the
    assessment's revision raise. On PostgreSQL that is one statement of data-modifying
-   CTEs; SQLite has none, so there it is three statements in the same transaction.
+   CTEs that writes all three or nothing, so the API runs it with each statement
+   committing on its own (app/core/db.py, StatementSessionDep) and no row lock outlives
+   it. SQLite has no such CTEs: there it is three statements in the request's
+   transaction, and a refusal is undone by the caller's rollback.
 
 The guarantees are the same as with the ORM: the answer changes only if it still has the
 version the client saw; the revision is raised in SQL, once per save, and only while the
-assessment is editable (a save racing a submit lands before it or not at all, as the row
-lock makes the second of them re-check its condition on the committed row).
+assessment is editable (a save racing a submit lands before it or not at all: the row
+lock makes the later of the two re-check its condition on the committed row).
 """
 
 from __future__ import annotations
