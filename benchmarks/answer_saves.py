@@ -7,7 +7,8 @@ Usage (PostgreSQL, as production runs it):
 
 Makes a throw-away database, migrates it, creates COUNTRIES assessments with CLIENTS
 contributors spread over them (each saving its own indicators, as contributors assigned
-to areas do), then, for the same number of seconds and the same client threads:
+to areas do), then, for the same number of seconds and the same client threads, in
+alternating slices after a short warm-up of each:
 
 1. a bare FastAPI app (benchmarks/bare_insert.py) whose one endpoint INSERTs a row, served
    by uvicorn with the same number of workers on the same database;
@@ -51,6 +52,7 @@ from app.countries import service as countries  # noqa: E402
 
 GSR = Path(sys.executable).with_name("gsr")
 UVICORN = Path(sys.executable).with_name("uvicorn")
+WARM_UP = 3.0  # seconds per side, before the measurement
 COUNTRY_CODES = ["FRA", "KEN", "BRA", "IND", "PHL", "GHA", "COL", "JOR", "SEN", "VNM"]
 
 
@@ -65,6 +67,11 @@ class Client:
     token: str
     assessment_id: int
     keys: list[tuple[str, str]]
+    versions: dict[tuple[str, str], int] = field(default_factory=dict)
+    turn: int = 0
+
+    def __post_init__(self) -> None:
+        self.versions = dict.fromkeys(self.keys, 0)
 
 
 @dataclass
@@ -169,8 +176,7 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def run_bare(port: int, clients: int, seconds: float) -> Result:
-    result = Result()
+def run_bare(port: int, clients: int, seconds: float, result: Result) -> Result:
     lock = threading.Lock()
     end = time.monotonic() + seconds
 
@@ -194,17 +200,16 @@ def run_bare(port: int, clients: int, seconds: float) -> Result:
     return result
 
 
-def run_app(port: int, seats: list[Client], seconds: float) -> Result:
-    result = Result()
+def run_app(port: int, seats: list[Client], seconds: float, result: Result) -> Result:
     lock = threading.Lock()
     end = time.monotonic() + seconds
 
     def work(seat: Client) -> None:
         headers = {"Authorization": f"Bearer {seat.token}"}
-        versions: dict[tuple[str, str], int] = dict.fromkeys(seat.keys, 0)
+        versions = seat.versions  # what this contributor last saw, kept across slices
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as http:
-            turn = 0
             while time.monotonic() < end:
+                turn = seat.turn
                 capability_id, indicator_id = seat.keys[turn % len(seat.keys)]
                 level = turn % 5
                 path = (
@@ -217,7 +222,7 @@ def run_app(port: int, seats: list[Client], seconds: float) -> Result:
                     path, json={"version": version, "response": "level", "level": level}
                 )
                 took = time.perf_counter() - started
-                turn += 1
+                seat.turn += 1
                 with lock:
                     result.latencies.append(took)
                     result.statuses[answer.status_code] += 1
@@ -289,6 +294,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--countries", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--pool-size", type=int, default=4, help="connections kept per worker")
+    parser.add_argument(
+        "--max-overflow", type=int, default=5, help="extra connections per worker at peaks"
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=6,
+        help="alternate the two sides in this many slices of seconds/slices each",
+    )
     options = parser.parse_args()
 
     url = create_database(options.database)
@@ -299,6 +314,11 @@ def main() -> None:
             "GSR_DATABASE_URL": url,
             "GSR_DEMO_MODE": "false",
             "GSR_LOG_LEVEL": "warning",
+            # Both servers stay up for the whole run, so both sides' pools must fit in
+            # PostgreSQL's max_connections (100 by default) with room for other clients:
+            # 2 servers x workers x (pool + overflow). The same for both sides.
+            "GSR_DATABASE_POOL_SIZE": str(options.pool_size),
+            "GSR_DATABASE_MAX_OVERFLOW": str(options.max_overflow),
         }
         subprocess.run(
             [str(GSR), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True
@@ -306,10 +326,15 @@ def main() -> None:
         seats = seed(url, options.clients, options.countries)
         print(
             f"{len(seats)} clients on {options.countries} assessments, "
-            f"{options.workers} workers, {options.seconds:.0f} s each, {url.split('/')[-1]}"
+            f"{options.workers} workers, {options.seconds:.0f} s each in {options.slices} "
+            f"alternating slices, {url.split('/')[-1]}"
         )
 
-        bare_port = free_port()
+        # Both servers run for the whole measurement, each idle while the other is driven,
+        # in alternating slices (bare, app, app, bare, ...): on a machine shared with other
+        # work, both sides then see the same load, instead of one minute each of whatever
+        # else the machine was doing.
+        bare_port, app_port = free_port(), free_port()
         bare = serve(
             [
                 str(UVICORN),
@@ -326,21 +351,32 @@ def main() -> None:
             logs / "bench-bare.log",
         )
         try:
-            bare_result = run_bare(bare_port, len(seats), options.seconds)
+            server = serve(
+                [str(GSR), "serve", "--port", str(app_port), "--workers", str(options.workers)],
+                env,
+                app_port,
+                logs / "bench-app.log",
+            )
+            try:
+                bare_result, app_result = Result(), Result()
+                # Warm-up, not timed: each worker's first requests connect, prepare and
+                # (the app) rebuild the catalogue. Its saves count in the final check.
+                run_bare(bare_port, len(seats), WARM_UP, Result())
+                run_app(app_port, seats, WARM_UP, app_result)
+                app_result.latencies.clear()
+                app_result.statuses.clear()
+                piece = options.seconds / options.slices
+                for number in range(options.slices):
+                    sides = [
+                        lambda: run_bare(bare_port, len(seats), piece, bare_result),
+                        lambda: run_app(app_port, seats, piece, app_result),
+                    ]
+                    for side in sides if number % 2 == 0 else reversed(sides):
+                        side()
+            finally:
+                stop(server)
         finally:
             stop(bare)
-
-        app_port = free_port()
-        server = serve(
-            [str(GSR), "serve", "--port", str(app_port), "--workers", str(options.workers)],
-            env,
-            app_port,
-            logs / "bench-app.log",
-        )
-        try:
-            app_result = run_app(app_port, seats, options.seconds)
-        finally:
-            stop(server)
 
         base, ours = summary(bare_result, options.seconds), summary(app_result, options.seconds)
         print(f"{'':18} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'5xx':>6}")

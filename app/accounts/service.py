@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts import credentials, permissions, two_factor
@@ -497,19 +498,33 @@ def issue_api_token(session: Session, *, user: User, name: str) -> tuple[str, Ap
     return token, row
 
 
-def token_user(session: Session, token: str) -> tuple[User, ApiToken] | None:
-    """The user of a live API token and the token's row, or None (one query)."""
-    found = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == token_hash(token))
-    ).first()
+class TokenUse(NamedTuple):
+    """What a request needs of the API token it came with: which one, and its last use."""
+
+    id: int
+    last_used_at: datetime | None
+
+
+# Built once: every API request runs it, so SQLAlchemy reuses its compiled form. One query
+# on the unique token hash; a revoked token or a disabled user finds nothing.
+_TOKEN_USER = (
+    select(User, ApiToken.id, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.is_active.is_(True),
+    )
+)
+
+
+def token_user(session: Session, token: str) -> tuple[User, TokenUse] | None:
+    """The user of a live API token and the token's use, or None (one query)."""
+    found = session.execute(_TOKEN_USER, {"token_hash": token_hash(token)}).first()
     if found is None:
         return None
-    row, user = found
-    if row.revoked_at is not None or not user.is_active:
-        return None
-    return user, row
+    user, token_id, last_used_at = found
+    return user, TokenUse(token_id, last_used_at)
 
 
 def is_stale(last: datetime | None, *, interval: timedelta) -> bool:

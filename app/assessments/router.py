@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, status
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.accounts.dependencies import CurrentUser
+from app.accounts.dependencies import CurrentUser, credentials_given, user_in_thread
 from app.assessments import service
 from app.assessments.models import Answer, Assessment
 from app.assessments.schemas import (
@@ -27,7 +29,7 @@ from app.assessments.schemas import (
     SignOff,
     TargetInput,
 )
-from app.core.db import SessionDep
+from app.core.db import SessionDep, StatementSessionDep
 from app.core.handlers import error_body
 from app.core.inputs import Id, PageNumber, Text
 
@@ -142,38 +144,55 @@ def list_answers(assessment_id: Id, user: CurrentUser, session: SessionDep) -> l
 
 @router.put(
     "/{assessment_id}/answers/{capability_id}/{indicator_id}",
+    response_model=AnswerOut,
     responses={409: {"description": "Changed since the given version; `current` holds it"}},
+    dependencies=[Depends(credentials_given)],
 )
-def save_answer(
+async def save_answer(
     assessment_id: Id,
     capability_id: Text,
     indicator_id: Text,
     data: AnswerInput,
-    user: CurrentUser,
-    session: SessionDep,
+    session: StatementSessionDep,
     request: Request,
+    background: BackgroundTasks,
 ) -> Any:
     """Save an answer based on `version`; a stale version gets 409 with the current answer."""
+    # The busiest write: authentication, the save and the commit run in one worker thread
+    # (see user_in_thread and app/assessments/answer_store.py).
+    return await run_in_threadpool(
+        _save_answer,
+        request,
+        session,
+        background,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+        data=data,
+    )
+
+
+def _save_answer(
+    request: Request, session: Session, background: BackgroundTasks, **answer: Any
+) -> Any:
+    user = user_in_thread(request, session, background)
     source = "api" if getattr(request.state, "auth", "") == "token" else "web"
     try:
-        answer = service.save_answer(
-            session,
-            user=user,
-            assessment_id=assessment_id,
-            capability_id=capability_id,
-            indicator_id=indicator_id,
-            data=data,
-            source=source,
-        )
+        saved = service.save_answer(session, user=user, source=source, **answer)
     except service.AnswerConflict as conflict:
         current = conflict.current
         names = service.user_names(session, {current.updated_by_id}) if current else {}
         shown = answer_out(current, names).model_dump(mode="json") if current else None
+        session.commit()
         return JSONResponse(
             error_body("conflict", conflict.message, current=shown), status_code=409
         )
-    # The one who saved is the caller: no need to look their name up.
-    return answer_out(answer, {user.id: user.full_name})
+    # Committed before the answer is sent, as get_session would (it has nothing left to do).
+    session.commit()
+    # The one who saved is the caller: no need to look their name up. Serialised here, in
+    # the worker thread, as FastAPI would do it from response_model (the same JSON).
+    shown = answer_out(saved, {user.id: user.full_name})
+    return Response(shown.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{assessment_id}/answers/{capability_id}/{indicator_id}/history")

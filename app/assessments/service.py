@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Role, User
-from app.assessments import permissions
+from app.assessments import answer_store, permissions
 from app.assessments.models import (
     Answer,
     AnswerChange,
@@ -320,11 +320,25 @@ def save_answer(
 
     Saving the content the answer already has is a harmless no-op, so a retried request
     (a double click, a resend after a dropped connection) neither fails nor adds history.
+    The busiest write of the product: two round trips (app/assessments/answer_store.py).
     """
-    assessment = get_assessment(session, user=user, assessment_id=assessment_id)
-    catalogue = catalogue_of(session, assessment)
+    current = answer_store.read(
+        session,
+        assessment_id=assessment_id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+        user_id=user.id,
+    )
+    if current is None or not permissions.can_see(user, current.assessment):
+        raise NotFound("assessment not found")
+    assessment = current.assessment
+    catalogue = catalogue_service.rebuilt_catalogue(
+        current.content_hash
+    ) or catalogue_service.catalogue_for_version(session, assessment.catalogue_version_id)
     area, _, _ = _find_indicator(catalogue, capability_id, indicator_id)
-    editable = editable_areas(session, assessment=assessment, user=user)
+    editable = permissions.editable_areas(
+        user, assessment, areas=[a.id for a in catalogue.areas], assigned=current.assigned
+    )
     if not permissions.can_edit_answers(user, assessment, editable, area.id):
         if not permissions.is_editable(assessment):
             raise Forbidden(f"the assessment is {assessment.status} and read-only")
@@ -333,77 +347,53 @@ def save_answer(
         raise Invalid(f"level must be between 0 and {catalogue.max_level}", field="level")
 
     content = data.content()
-    current = _current_answer(session, assessment.id, capability_id, indicator_id)
-    if current is not None and answer_content(current) == content and not current.carried_over:
-        return current
-    current_version = current.version if current else 0
-    if data.version != current_version:
-        raise AnswerConflict(current)
+    if current.content == content and not current.carried_over:
+        return _current_answer(session, assessment.id, capability_id, indicator_id)
+    if data.version != current.version:
+        raise AnswerConflict(_current_answer(session, assessment.id, capability_id, indicator_id))
 
     now = utcnow()
-    if current is None:
-        answer = Answer(
-            assessment_id=assessment.id,
-            capability_id=capability_id,
-            indicator_id=indicator_id,
-            version=1,
-            updated_by_id=user.id,
-            updated_at=now,
-            carried_over=False,
-            **content,
-        )
-        try:
-            with session.begin_nested():
-                session.add(answer)
-        except IntegrityError:  # someone else saved the first version meanwhile
-            raise AnswerConflict(
-                _current_answer(session, assessment.id, capability_id, indicator_id)
-            ) from None
-        old_value = None
-    else:
-        old_value = answer_content(current)
-        # Compare-and-set in SQL: only one of two concurrent saves can match the version.
-        updated = session.execute(
-            update(Answer)
-            .where(Answer.id == current.id, Answer.version == data.version)
-            .values(
-                version=data.version + 1,
-                updated_by_id=user.id,
-                updated_at=now,
-                carried_over=False,
-                **content,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if updated.rowcount != 1:
-            session.expire(current)
-            raise AnswerConflict(
-                _current_answer(session, assessment.id, capability_id, indicator_id)
-            )
-        changed = {
-            "version": data.version + 1,
-            "updated_by_id": user.id,
-            "updated_at": now,
-            "carried_over": False,
-            **content,
-        }
-        for name, value in changed.items():  # what the UPDATE wrote, without reading it back
-            set_committed_value(current, name, value)
-        answer = current
-    session.add(
-        AnswerChange(
-            answer_id=answer.id,
-            version=answer.version,
-            changed_by_id=user.id,
-            changed_at=now,
-            source=source,
-            old_value=old_value,
-            new_value=content,
-        )
+    written = answer_store.write(
+        session,
+        current=current,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+        content=content,
+        user_id=user.id,
+        source=source,
+        now=now,
+        editable=[s.value for s in permissions.EDITABLE],
     )
-    session.flush()
-    _touch(session, assessment)
-    return answer
+    if written.outcome == "conflict":  # another save of this answer came first
+        raise AnswerConflict(_current_answer(session, assessment.id, capability_id, indicator_id))
+    if written.outcome == "read_only":  # on SQLite, the caller's rollback undoes the answer
+        raise Forbidden(
+            "the assessment was signed off or closed meanwhile and is read-only; nothing was saved"
+        )
+    values = {
+        "version": current.version + 1,
+        "updated_by_id": user.id,
+        "updated_at": now,
+        "carried_over": False,
+        **content,
+    }
+    loaded = answer_store.sync_loaded(
+        session,
+        answer_id=written.answer_id,
+        assessment_id=assessment.id,
+        values=values,
+        revision=written.revision,
+    )
+    if loaded is not None:
+        return loaded
+    # Not attached to the session: what was written, for the caller to show.
+    return Answer(
+        id=written.answer_id,
+        assessment_id=assessment.id,
+        capability_id=capability_id,
+        indicator_id=indicator_id,
+        **values,
+    )
 
 
 def _current_answer(

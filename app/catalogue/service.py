@@ -73,3 +73,12 @@ def catalogue_for_version(session: Session, version_id: int) -> Catalogue:
 
 # Rebuilt catalogues by content hash: content under one hash never changes.
 _rebuilt: dict[str, Catalogue] = {}
+
+
+def rebuilt_catalogue(content_hash: str) -> Catalogue | None:
+    """The catalogue of content_hash if this process has rebuilt it already, else None.
+
+    For hot paths that read a version's hash with their own query: a hit costs no query
+    (catalogue_for_version reads the version's row first).
+    """
+    return _rebuilt.get(content_hash)

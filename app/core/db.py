@@ -1,7 +1,7 @@
 """Database engine, declarative base and the request's unit of work."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +12,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import DatabaseSettings
 from app.core.db_errors import keep_data_out_of_errors
@@ -114,6 +115,8 @@ class Sessions:
 
     read: sessionmaker[Session]
     write: sessionmaker[Session]
+    # PostgreSQL: every statement commits on its own (see StatementSessionDep); SQLite: write.
+    statements: sessionmaker[Session]
 
 
 def make_sessions(engine: Engine) -> Sessions:
@@ -130,7 +133,12 @@ def make_sessions(engine: Engine) -> Sessions:
     read = sessionmaker(
         bind=reader, expire_on_commit=False, info={"read_only": True, WRITER: write}
     )
-    return Sessions(read=read, write=write)
+    statements = write
+    if engine.dialect.name != "sqlite":
+        statements = sessionmaker(
+            bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+    return Sessions(read=read, write=write, statements=statements)
 
 
 def write_beside(session: Session) -> sessionmaker[Session] | None:
@@ -153,19 +161,60 @@ class ReadOnlyUnitOfWork(RuntimeError):
     """A GET tried to write inside its read-only transaction: a programming error."""
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request: committed on success, rolled back on any error.
 
     GET and HEAD requests read only (and never hold SQLite's write lock); what they must
     record (an audit entry, a last-seen time) goes through `separate_write`.
+
+    Making a session does no I/O, so it is made on the event loop; only the end (commit or
+    rollback, then close) runs in a worker thread. A sync generator would cost two thread
+    hand-overs per request, which is a measurable part of a cheap request's CPU.
     """
     sessions: Sessions = request.app.state.sessions
     factory = sessions.read if request.method in SAFE_METHODS else sessions.write
+    async with _unit_of_work(factory) as session:
+        yield session
+
+
+async def get_statement_session(request: Request) -> AsyncIterator[Session]:
+    """A unit of work whose statements each commit on their own, on PostgreSQL.
+
+    Only for an endpoint whose every write is one self-contained statement (answer saves,
+    app/assessments/answer_store.py): its row locks then last as long as that statement
+    on the server, never across a round trip to the application (five contributors of one
+    country raise the same assessment's revision), and the request saves the BEGIN and
+    COMMIT round trips. Reads are unchanged (read committed takes a snapshot per statement
+    anyway). On SQLite it is a writing unit of work, as get_session gives.
+    """
+    async with _unit_of_work(request.app.state.sessions.statements) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _unit_of_work(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
     session = factory()
     try:
         yield session
-        session.commit()
     except Exception:
+        await run_in_threadpool(_end, session, commit=False)
+        raise
+    except BaseException:  # cancelled: no more awaiting, give the connection back now
+        _end(session, commit=False)
+        raise
+    if not session.in_transaction():  # the endpoint committed already (answer saves)
+        session.close()  # no transaction, so no I/O
+        return
+    await run_in_threadpool(_end, session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
         session.rollback()
         raise
     finally:
@@ -183,3 +232,4 @@ def separate_write(request: Request) -> Iterator[Session]:
 # scope="function": the commit happens before the response is sent, so a failed commit
 # reaches the client as an error instead of a lost write behind a success answer.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+StatementSessionDep = Annotated[Session, Depends(get_statement_session, scope="function")]
