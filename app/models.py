@@ -16,6 +16,7 @@ from app.comparisons.models import PeerConsent, SharingSettings
 from app.core.db import Base
 from app.countries.models import Country
 from app.portability.models import PendingImport
+from app.reporting.models import ReportFile, ReportRender
 
 __all__ = [
     "ActionItem",
@@ -32,6 +33,8 @@ __all__ = [
     "LoginAttempt",
     "PeerConsent",
     "PendingImport",
+    "ReportFile",
+    "ReportRender",
     "SharingSettings",
     "Target",
     "User",

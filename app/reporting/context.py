@@ -37,7 +37,7 @@ from app.core.i18n import direction
 from app.core.i18n import gettext as _
 from app.countries.labels import INCOME_LABELS, REGION_LABELS
 from app.reporting import charts
-from app.reporting.render import ReportKey, fingerprint, format_number, key_extra, language
+from app.reporting.render import fingerprint, format_number, language
 from app.scoring import (
     AnswerValue,
     AssessmentScore,
@@ -384,60 +384,6 @@ class GapReport:
     target_count: int
     bars: Mapping[str, Markup] = field(default_factory=dict)  # area id -> score bar
     position: PositionView | None = None
-
-
-# ---------------------------------------------------------------- cache keys
-
-
-def gap_report_key(
-    session: Session,
-    assessment: Assessment,
-    *,
-    locale: str,
-    figures: PositionFigures,
-) -> ReportKey:
-    """What the gap report depends on: this revision, the previous cycle's, and the figures
-    of the members it is set beside (which change without this assessment changing)."""
-    previous = _previous_revision(session, assessment)
-    return ReportKey(
-        kind="gap",
-        assessment_id=assessment.id,
-        revision=assessment.revision,
-        locale=locale,
-        catalogue_hash=assessment.catalogue_version.content_hash,
-        extra=key_extra(previous=previous, position=figures.digest),
-    )
-
-
-def action_plan_key(
-    session: Session, *, user: User, assessment: Assessment, locale: str, today: date
-) -> ReportKey:
-    """What the action plan depends on: the revision, the plan's content and today's date.
-
-    Editing the plan does not change the assessment's revision, so the items' content is
-    part of the key; overdue actions are counted as of today, so the date is too.
-    """
-    items = plan_service.plan_items(session, user=user, assessment_id=assessment.id)
-    return ReportKey(
-        kind="action-plan",
-        assessment_id=assessment.id,
-        revision=assessment.revision,
-        locale=locale,
-        catalogue_hash=assessment.catalogue_version.content_hash,
-        extra=key_extra(plan=_plan_fingerprint(items), today=today.isoformat()),
-    )
-
-
-def _previous_revision(session: Session, assessment: Assessment) -> tuple[int, int] | None:
-    if assessment.previous_id is None:
-        return None
-    previous = session.get(Assessment, assessment.previous_id)
-    return None if previous is None else (previous.id, previous.revision)
-
-
-def _plan_fingerprint(items: Sequence[ActionItem]) -> str:
-    columns = [column.key for column in ActionItem.__table__.columns]
-    return fingerprint([{name: getattr(item, name) for name in columns} for item in items])
 
 
 # ---------------------------------------------------------------- gap report

@@ -17,6 +17,7 @@ from app.web.pages import (
     dashboard,
     plan,
     questionnaire,
+    reports,
     sharing,
     workbook,
 )
@@ -33,6 +34,7 @@ for pages in (
     sharing,
     plan,
     workbook,
+    reports,
 ):
     router.include_router(pages.router)
 
