@@ -230,6 +230,14 @@ def render_one(
     except BaseException:
         store.fail(sessions.write, digest, owner=owner, error="the render was interrupted")
         raise
+    logger.info(
+        "rendered %s report of %s (%s) in %.1f s by %s",
+        spec.kind,
+        spec.assessment_id,
+        spec.locale,
+        output.seconds,
+        owner,
+    )
     store.put(
         sessions.write,
         digest,
