@@ -57,7 +57,7 @@ class ReportSettings(BaseModel):
     download_wait: float = Field(
         default=3.0,
         ge=0,
-        le=30,
+        le=600,
         description="seconds a download waits for a render under way before it answers "
         "that the report is being prepared",
     )

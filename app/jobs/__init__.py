@@ -151,6 +151,8 @@ def defer_after_commit(
     queue = queue_of(session)
     if queue is None:
         return
+    if not session.in_transaction():
+        session.begin()  # the deferral belongs to this transaction, committed or not
     pending: dict[Any, _Deferral] = session.info.setdefault(_PENDING, {})
     pending[key or (task_name, len(pending))] = _Deferral(queue, task_name, delay, key, kwargs)
 
@@ -167,6 +169,8 @@ def _defer_committed(session: Session) -> None:
             logger.exception("could not defer %s", deferral.task_name)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    # A savepoint rolled back inside the transaction leaves the transaction's deferrals.
+    if not previous_transaction.nested and previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

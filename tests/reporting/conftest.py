@@ -5,11 +5,9 @@ answered, targets, a plan)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete
 
-from app.reporting.models import ReportFile, ReportRender
 from app.reporting.render import RenderStats, ReportRenderer
-from tests.reporting.report_helpers import Worked, make_worked
+from tests.reporting.report_helpers import Worked, empty_store, make_worked
 
 
 @pytest.fixture(scope="session")
@@ -39,15 +37,6 @@ def report_renderer(app_client, shared_renderer):
     reports.download_wait, reports.prepare_delay = 300, 3600
     yield shared_renderer
     state.report_renderer, reports.download_wait, reports.prepare_delay = previous
-
-
-def empty_store(app) -> None:
-    """No stored PDF and no render under way: every report renders anew."""
-    app.state.jobs.discard_waiting()  # e.g. the background renders after the fixtures' saves
-    app.state.jobs.wait_idle(timeout=600)
-    with app.state.sessionmaker.begin() as session:
-        session.execute(delete(ReportRender))
-        session.execute(delete(ReportFile))
 
 
 @pytest.fixture

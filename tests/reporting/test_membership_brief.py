@@ -20,7 +20,7 @@ from app.accounts import service as accounts
 from app.assessments.models import Answer
 from app.audit.models import AuditEvent
 from app.countries.models import Country
-from app.reporting.render import RenderStats, ReportCache, ReportRenderer
+from app.reporting.render import RenderStats, ReportRenderer
 from benchmarks.comparisons import Seed, seed
 from tests.membership import (
     BACKENDS,
@@ -31,7 +31,7 @@ from tests.membership import (
     tokens,
     users,
 )
-from tests.reporting.report_helpers import read_pdf, squash
+from tests.reporting.report_helpers import empty_store, read_pdf, squash, stored_reports
 
 SMALL_CYCLE = "2030"
 BRIEF = "/api/v1/alliance/membership-brief.pdf"
@@ -88,7 +88,7 @@ def world(request, make_migrated_database, shared_renderer):
 @pytest.fixture
 def fresh(world, tmp_path):
     """The module's world with an empty report cache and zeroed counts."""
-    world.renderer.cache = ReportCache(tmp_path / "reports")
+    empty_store(world.client.app)
     world.renderer.stats = RenderStats()
     return world
 
@@ -166,7 +166,7 @@ def test_country_users_get_404_and_no_brief(fresh):
             }
     assert fresh.client.get(BRIEF).status_code == 401
     assert fresh.renderer.stats.renders == 0
-    assert not list(fresh.renderer.cache.directory.glob("*"))
+    assert not stored_reports(fresh.client.app)
     country_users = set()
     with fresh.client.app.state.sessionmaker() as session:
         for who in ("fra", "fra_viewer", "ken", "gha"):

@@ -7,28 +7,23 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import select
 
-from app.reporting.models import ReportFile, ReportRender
 from app.reporting.pool import RenderPool, RenderTimeout
 from app.reporting.render import REPORTS_DIR
-from tests.reporting.report_helpers import Worked, make_worked, read_pdf, squash
+from tests.reporting.report_helpers import (
+    Worked,
+    make_worked,
+    pending_renders,
+    read_pdf,
+    squash,
+    stored_reports,
+)
 
 
 @pytest.fixture(scope="module")
 def worked(app_client, api_people) -> Worked:
     """This module's own worked assessment: its tests change answers and the plan."""
     return make_worked(app_client, people=api_people)
-
-
-def stored_reports(app_client) -> list[ReportFile]:
-    with app_client.app.state.sessionmaker() as session:
-        return list(session.scalars(select(ReportFile)))
-
-
-def pending_renders(app_client) -> list[ReportRender]:
-    with app_client.app.state.sessionmaker() as session:
-        return list(session.scalars(select(ReportRender)))
 
 
 def audit_actions(worked, action: str) -> list[dict]:
@@ -43,9 +38,9 @@ def test_second_download_comes_from_the_cache_until_an_answer_changes(app_client
     first = world.get("coordinator", url)
     assert first.status_code == 200
     assert (renderer.stats.renders, renderer.stats.cache_hits) == (1, 0)
-    stored = stored_reports(app_client)
+    stored = stored_reports(app_client.app)
     assert len(stored) == 1 and len(stored[0].digest) == 64  # keyed by content, not by id
-    assert stored[0].content == first.content and not pending_renders(app_client)
+    assert stored[0].content == first.content and not pending_renders(app_client.app)
 
     second = world.get("viewer", url)
     assert second.status_code == 200
@@ -153,7 +148,7 @@ def test_a_render_past_its_time_limit_fails_cleanly(renderer, worked):
         renderer.pool.timeout = 300
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "report_unavailable"
-    assert renderer.stats.renders == 0 and not stored_reports(worked.world.client)
+    assert renderer.stats.renders == 0 and not stored_reports(worked.world.client.app)
     # The next request gets a fresh worker and its report.
     assert worked.world.get("coordinator", f"{worked.base}/reports/gap.pdf").status_code == 200
 
