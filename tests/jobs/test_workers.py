@@ -194,3 +194,67 @@ def test_a_worker_killed_mid_render_loses_nothing(postgresql_url, tmp_path):
     assert "is retried" in logs[2].read_text()
     assert len(_rows(postgresql_url, ReportFile)) == 1
     assert not _rows(postgresql_url, ReportRender)
+
+
+def _justify(base: str, token: str, assessment_id: int, text: str) -> None:
+    """Change the first answer's justification of the assessment through the API."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        answers = client.get(f"/api/v1/assessments/{assessment_id}/answers").json()
+        first = next(a for a in answers if a["response"] == "level")
+        path = (
+            f"/api/v1/assessments/{assessment_id}/answers/"
+            f"{first['capability_id']}/{first['indicator_id']}"
+        )
+        saved = client.put(
+            path,
+            json={
+                "version": first["version"],
+                "response": "level",
+                "level": first["level"],
+                "justification": text,
+            },
+        )
+        assert saved.status_code == 200, saved.text
+
+
+def test_after_restoring_an_older_backup_every_pdf_shows_the_restored_data(make_database, tmp_path):
+    database = make_database("sqlite")
+    env = _env(database.url, GSR_REPORTS_RENDER_TIMEOUT="900", GSR_REPORTS_PREPARE_DELAY="1")
+    token, assessment_id = _install(database.url, env)
+    paths = [
+        f"/api/v1/assessments/{assessment_id}/reports/{name}"
+        for name in ("gap.pdf", "action-plan.pdf")
+    ]
+    backup = tmp_path / "before.db"
+
+    def texts(base: str) -> list[str]:
+        found = []
+        for path in paths:
+            answer = _download(base, token, path)
+            assert answer.status_code == 200, answer.text
+            found.append(squash(" ".join(read_pdf(answer.content)[1])))
+        return found
+
+    port, web = _serve(env, tmp_path / "web1")
+    with web as server:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, server, tmp_path / "web1")
+        _justify(base, token, assessment_id, "Checked against the statute book in March.")
+        assert "Checked against the statute book in March." in texts(base)[0]
+        _gsr(env, "backup", str(backup))
+        _justify(base, token, assessment_id, "Rewritten after the June inspection.")
+        newer = texts(base)
+        assert "Rewritten after the June inspection." in newer[0]
+        time.sleep(2)  # let the background preparation after the edit finish too
+    _gsr(env, "restore", "--yes", str(backup))
+
+    port, web = _serve(env, tmp_path / "web2")
+    with web as server:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, server, tmp_path / "web2")
+        restored = texts(base)
+    assert "Checked against the statute book in March." in restored[0]
+    assert "Rewritten after the June inspection." not in restored[0]
+    # The action plan prints the data's revision on its cover: the restored one, too.
+    assert restored[1] != newer[1]
