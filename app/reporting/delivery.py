@@ -14,14 +14,15 @@ from app.accounts.models import User
 from app.assessments import service as assessment_service
 from app.assessments.models import Assessment
 from app.audit import service as audit
+from app.comparisons import service as comparisons
 from app.core import i18n
 from app.core.deps import min_group
-from app.core.errors import DomainError, Invalid
+from app.core.errors import DomainError, Invalid, NotFound
 from app.reporting import service
 from app.reporting.jobs import renderer_of
 from app.reporting.render import ReportRenderer
 from app.reporting.schemas import ReportStatus
-from app.reporting.service import Gathered, Outcome, ReportSpec
+from app.reporting.service import BRIEF, Gathered, Outcome, ReportSpec
 
 RETRY_AFTER = 2
 
@@ -162,4 +163,37 @@ def audit_report(
         assessment_id=assessment.id if assessment else None,
         target=("report", details["report"]),
         details=details,
+    )
+
+
+def brief_download_name(cycle: str | None) -> str:
+    label = re.sub(r"[^A-Za-z0-9._-]+", "-", cycle or "").strip("-.")[:40] or "no-cycle"
+    return f"membership-brief-{label}.pdf"
+
+
+def gather_brief(
+    request: Request, user: User, session: Session, cycle: str | None, locale: str | None
+) -> Gathered:
+    """The membership brief's data for a secretariat user (checked by the caller), read
+    ended; NotFound for a cycle no member has an assessment in."""
+    if cycle is not None and cycle not in comparisons.cycles(session):
+        raise NotFound("no member has an assessment in that cycle")
+    spec = ReportSpec(
+        kind=BRIEF, locale=report_locale(request, user, locale), k=min_group(request), cycle=cycle
+    )
+    gathered = service.gather(session, spec)
+    session.commit()  # end the read before waiting for a render
+    return gathered
+
+
+def audit_brief(session: Session, user: User, gathered: Gathered, outcome: Outcome) -> None:
+    audit_report(
+        session,
+        user,
+        None,
+        action="report.downloaded",
+        report=BRIEF,
+        cycle=gathered.report.meta.cycle,
+        locale=gathered.spec.locale,
+        from_cache=outcome.from_store,
     )

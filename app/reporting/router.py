@@ -16,7 +16,6 @@ may wait for a render under way never block the event loop.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -26,18 +25,19 @@ from sqlalchemy.orm import Session
 from app.accounts.dependencies import CurrentUser
 from app.accounts.models import User
 from app.assessments import service as assessment_service
-from app.comparisons import service as comparisons
 from app.comparisons.dependencies import require_alliance
 from app.core.db import SessionDep
 from app.core.deps import min_group
-from app.core.errors import NotFound
 from app.core.inputs import Id, Text
 from app.reporting import service
 from app.reporting.delivery import (
     RETRY_AFTER,
+    audit_brief,
     audit_download,
     audit_report,
+    brief_download_name,
     download_name,
+    gather_brief,
     gather_for_download,
     obtain,
     pdf_response,
@@ -46,7 +46,7 @@ from app.reporting.delivery import (
 )
 from app.reporting.render import report_html, stylesheet_digest
 from app.reporting.schemas import ReportStatus
-from app.reporting.service import BRIEF, ReportSpec
+from app.reporting.service import ReportSpec
 
 router = APIRouter(prefix="/assessments", tags=["reports"])
 pages = APIRouter(prefix="/assessments", include_in_schema=False)
@@ -183,11 +183,6 @@ BRIEF_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def brief_download_name(cycle: str | None) -> str:
-    label = re.sub(r"[^A-Za-z0-9._-]+", "-", cycle or "").strip("-.")[:40] or "no-cycle"
-    return f"membership-brief-{label}.pdf"
-
-
 @alliance_router.get("/membership-brief.pdf", response_class=Response, responses=BRIEF_RESPONSE)
 def membership_brief_pdf(
     request: Request,
@@ -200,26 +195,11 @@ def membership_brief_pdf(
     locale: LocaleQuery = None,
 ) -> Response:
     """Anonymised aggregates of a cycle, fit for publication: no country named or ranked."""
-    if cycle is not None and cycle not in comparisons.cycles(session):
-        raise NotFound("no member has an assessment in that cycle")
-    spec = ReportSpec(
-        kind=BRIEF, locale=report_locale(request, user, locale), k=min_group(request), cycle=cycle
-    )
-    gathered = service.gather(session, spec)
-    session.commit()  # end the read before waiting for a render
+    gathered = gather_brief(request, user, session, cycle, locale)
     outcome = obtain(request, gathered)
     if outcome.pdf is None:
         return preparing_response(request, outcome, None)
-    audit_report(
-        session,
-        user,
-        None,
-        action="report.downloaded",
-        report=BRIEF,
-        cycle=gathered.report.meta.cycle,
-        locale=spec.locale,
-        from_cache=outcome.from_store,
-    )
+    audit_brief(session, user, gathered, outcome)
     return pdf_response(outcome.pdf, brief_download_name(gathered.report.meta.cycle))
 
 

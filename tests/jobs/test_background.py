@@ -306,3 +306,25 @@ def test_two_claims_on_one_report_give_one_render(app_client):
     assert store.claim(sessions.write, "e" * 64, owner="dead", seconds=-1, **spec)
     assert store.claim(sessions.write, "e" * 64, owner="alive", seconds=60, **spec)
     empty_store(app_client.app)
+
+
+def test_the_membership_brief_page_download_is_prepared_the_same_way(
+    app_client,
+    worked,
+    reports,
+    report_renderer,  # noqa: F811
+):
+    from tests.web.test_web_pages import login, make_user
+
+    reports.download_wait = 0
+    secretariat = login(app_client.app, make_user(app_client.app, "secretariat", None))
+    url = f"/alliance/membership-brief.pdf?cycle={worked.cycle}"
+    page = secretariat.get(url)
+    assert page.status_code == 202, page.text
+    assert 'data-status-url="/api/v1/alliance/reports/status/' in page.text
+    pdf = download_report(secretariat, url)
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert f"membership-brief-{worked.cycle}.pdf" in pdf.headers["content-disposition"]
+    # Country users get the same 404 as for every secretariat page.
+    coordinator = login(app_client.app, make_user(app_client.app, "coordinator"))
+    assert coordinator.get(url).status_code == 404

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from app.comparisons import permissions as comparison_rules
 from app.core.db import SessionDep
+from app.core.errors import NotFound
+from app.core.i18n import gettext as _
 from app.core.inputs import Id
 from app.reporting import delivery
 from app.web.pages.common import PageUser, render
@@ -43,20 +46,44 @@ def _download(
     if outcome.pdf is not None:
         delivery.audit_download(session, user, assessment, gathered, outcome)
         return delivery.pdf_response(outcome.pdf, delivery.download_name(kind, assessment))
-    return _preparing(request, session, assessment, kind, outcome)
+    report = _("Gap report") if kind == "gap" else _("Action plan")
+    title = f"{report}: {assessment.country.name}, {assessment.cycle}"
+    return _preparing(request, title, assessment.id, outcome, back=f"/assessments/{assessment.id}")
 
 
-def _preparing(request: Request, session: Session, assessment, kind: str, outcome) -> Response:
+@router.get("/alliance/membership-brief.pdf")
+def membership_brief_download(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    cycle: Annotated[str | None, Query(max_length=40)] = None,
+    locale: Locale = None,
+) -> Response:
+    if not comparison_rules.can_compare_countries(user):
+        raise NotFound("not found")
+    gathered = delivery.gather_brief(request, user, session, cycle, locale)
+    outcome = delivery.obtain(request, gathered)
+    if outcome.pdf is not None:
+        delivery.audit_brief(session, user, gathered, outcome)
+        name = delivery.brief_download_name(gathered.report.meta.cycle)
+        return delivery.pdf_response(outcome.pdf, name)
+    title = _("Membership brief: %(cycle)s", cycle=gathered.report.meta.cycle or "")
+    return _preparing(request, title, None, outcome, back="/alliance/aggregates")
+
+
+def _preparing(
+    request: Request, title: str, assessment_id: int | None, outcome, *, back: str
+) -> Response:
     download = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
     return render(
         request,
         "report_preparing.html",
         {
-            "assessment": assessment,
-            "kind": kind,
+            "title": title,
+            "back_url": back,
             "failed": outcome.state == "failed",
             "download_url": download,
-            "status_url": delivery.status_url(assessment.id, outcome.digest),
+            "status_url": delivery.status_url(assessment_id, outcome.digest),
             "refresh": REFRESH_SECONDS,
         },
         status_code=503 if outcome.state == "failed" else 202,
