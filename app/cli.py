@@ -185,6 +185,9 @@ def worker(
             err=True,
         )
         raise typer.Exit(2)
+    if settings.jobs.runner != "auto":
+        typer.echo("GSR_JOBS_RUNNER=threads: `gsr serve` runs the jobs itself.", err=True)
+        raise typer.Exit(2)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )

@@ -83,7 +83,12 @@ def membership_client(
     # Downloads wait for their render (one request, one PDF); nothing renders unasked.
     reports = ReportSettings(download_wait=300, prepare_delay=3600)
     application = create_app(
-        Settings(database_url=database.url, demo_mode=demo_mode, reports=reports)
+        Settings(
+            database_url=database.url,
+            demo_mode=demo_mode,
+            reports=reports,
+            jobs={"runner": "threads"},  # no `gsr worker` here, on PostgreSQL either
+        )
     )
     application.state.report_renderer = renderer
     with TestClient(application) as client:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +73,11 @@ class ReportSettings(BaseModel):
 class JobSettings(BaseModel):
     """Background jobs: threads in the web process on SQLite, `gsr worker` on PostgreSQL."""
 
+    runner: Literal["auto", "threads"] = Field(
+        default="auto",
+        description="auto: procrastinate's queue and `gsr worker` on PostgreSQL, threads of "
+        "the web process on SQLite; threads: always in the web process (one machine)",
+    )
     threads: int = Field(default=1, ge=1, le=16, description="job threads per web process")
     heartbeat: float = Field(default=10.0, gt=0, le=300, description="worker heartbeat, s")
     stalled_after: float = Field(

@@ -292,11 +292,12 @@ class ProcrastinateQueue:
 
 def start(engine: Any, *, sessions: Any, settings: Any, state: Any) -> Any:
     """The queue a web process defers into: procrastinate's on PostgreSQL (run by
-    `gsr worker`), else threads of this process. Sessions on engine find it."""
+    `gsr worker`), else (or with GSR_JOBS_RUNNER=threads) threads of this process.
+    Sessions on engine find it."""
     from app.jobs import attach
 
     load_tasks()
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql" and settings.jobs.runner == "auto":
         queue: Any = ProcrastinateQueue(settings.database_url)
     else:
         queue = ThreadQueue(

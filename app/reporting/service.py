@@ -139,7 +139,7 @@ def obtain(
     Call it with no transaction open: it writes and waits in short transactions of its own.
     """
     digest = gathered.digest
-    pdf = store.fetch(sessions.write, digest)
+    pdf = store.fetch(sessions.read, sessions.write, digest)
     if pdf is not None:
         if renderer is not None:
             renderer.count_hit()
@@ -154,9 +154,9 @@ def obtain(
     )
     if must_defer:
         request_render(queue_target, spec, digest)
-    found = store.wait(sessions.write, digest, wait)
+    found = store.wait(sessions.read, digest, wait)
     if found == "ready":
-        pdf = store.fetch(sessions.write, digest)
+        pdf = store.fetch(sessions.read, sessions.write, digest)
         if pdf is not None:
             return Outcome("ready", digest, pdf)
         found = "preparing"  # pruned in between: rare, and the next look finds it again

@@ -93,20 +93,24 @@ def content_digest(kind: str, data: Any, *, locale: str, catalogue_hash: str) ->
 # ---------------------------------------------------------------- stored PDFs
 
 
-def fetch(sessions: sessionmaker[Session], digest: str) -> bytes | None:
-    """The stored PDF of digest, if any (its last use recorded now and then)."""
-    with sessions.begin() as session:
+def fetch(
+    reading: sessionmaker[Session], writing: sessionmaker[Session], digest: str
+) -> bytes | None:
+    """The stored PDF of digest, if any; its last use is recorded now and then, in a short
+    write of its own (a download is a read, which never takes SQLite's write lock)."""
+    with reading() as session:
         row = session.execute(
             select(ReportFile.content, ReportFile.last_used_at).where(ReportFile.digest == digest)
         ).first()
-        if row is None:
-            return None
-        now = utcnow()
-        if row.last_used_at < now - TOUCH_INTERVAL:
+    if row is None:
+        return None
+    now = utcnow()
+    if row.last_used_at < now - TOUCH_INTERVAL:
+        with writing.begin() as session:
             session.execute(
                 update(ReportFile).where(ReportFile.digest == digest).values(last_used_at=now)
             )
-        return row.content
+    return row.content
 
 
 def is_stored(session: Session, digest: str) -> bool:

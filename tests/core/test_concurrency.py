@@ -92,6 +92,7 @@ def installation(backend, request, make_database, tmp_path_factory) -> Iterator[
         # A download waits for its render (done by the server itself on SQLite, by a
         # `gsr worker` on PostgreSQL) instead of answering 202 while it is prepared.
         "GSR_REPORTS_DOWNLOAD_WAIT": "600",
+        "GSR_JOBS_RUNNER": "auto",
     }
     env.pop("GSR_AGGREGATE_MIN_GROUP", None)
     _gsr(env, "db", "upgrade")

@@ -26,7 +26,13 @@ from tests.reporting.report_helpers import read_pdf, squash
 
 
 def _env(url: str, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "GSR_DATABASE_URL": url, "GSR_DEMO_MODE": "true", **extra}
+    env = {
+        **os.environ,
+        "GSR_DATABASE_URL": url,
+        "GSR_DEMO_MODE": "true",
+        "GSR_JOBS_RUNNER": "auto",
+    }
+    env.update(extra)
     env.pop("GSR_AGGREGATE_MIN_GROUP", None)
     return env
 

@@ -42,7 +42,8 @@ KEY = "leadership.national-strategy"
 @pytest.fixture(scope="module")
 def web(database):
     """The app on the test database, started once for this module."""
-    application = create_app(Settings(database_url=database.url, demo_mode=False))
+    settings = Settings(database_url=database.url, demo_mode=False, jobs={"runner": "threads"})
+    application = create_app(settings)
     with TestClient(application):
         yield application
 
