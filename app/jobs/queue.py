@@ -270,6 +270,8 @@ class ProcrastinateQueue:
                     name=name,
                     update_heartbeat_interval=heartbeat,
                     stalled_worker_timeout=stalled_after,
+                    # Done jobs leave the queue; failed ones stay, for the operator to see.
+                    delete_jobs="successful",
                 )
             finally:
                 sweeper.cancel()

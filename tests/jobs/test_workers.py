@@ -264,3 +264,13 @@ def test_after_restoring_an_older_backup_every_pdf_shows_the_restored_data(make_
     assert "Rewritten after the June inspection." not in restored[0]
     # The action plan prints the data's revision on its cover: the restored one, too.
     assert restored[1] != newer[1]
+
+
+def test_a_worker_on_sqlite_refuses_and_says_why(tmp_path):
+    env = _env(f"sqlite:///{tmp_path / 'gsr.db'}")
+    done = subprocess.run(
+        [str(GSR), "worker"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert "gsr worker needs PostgreSQL" in done.stderr
+    assert "`gsr serve` runs the background jobs itself" in done.stderr
