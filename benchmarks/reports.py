@@ -62,7 +62,9 @@ def prepare(directory: Path, reports: ReportSettings | None = None) -> Sample:
     url = f"sqlite:///{directory / 'bench.db'}"
     migrate.upgrade(url)
     reports = reports or ReportSettings(download_wait=600, prepare_delay=3600)
-    client = TestClient(create_app(Settings(database_url=url, reports=reports)))
+    # The fictional demo countries (XAA) are stored only in demo mode.
+    settings = Settings(database_url=url, reports=reports, demo_mode=True)
+    client = TestClient(create_app(settings))
     client.__enter__()
     catalogue = client.app.state.catalogue.catalogue
     with client.app.state.sessionmaker.begin() as session:
