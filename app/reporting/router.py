@@ -178,6 +178,7 @@ def action_plan_page(
 
 BRIEF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The membership brief as a PDF"},
+    202: PDF_RESPONSE[202],
     404: {"description": "Not the secretariat, or no member has an assessment in that cycle"},
     503: {"description": "The brief could not be rendered in time; try again"},
 }
@@ -209,7 +210,7 @@ def report_status(
     digest: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
     user: CurrentUser,
     session: SessionDep,
-) -> ReportStatus:
+) -> Response:
     """Whether a report a download answered 202 for is ready: poll it, then download again."""
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
     return _status(service.status(session, digest, assessment_id=assessment.id), digest)
@@ -218,7 +219,7 @@ def report_status(
 @alliance_router.get("/reports/status/{digest}", response_model=ReportStatus)
 def brief_status(
     digest: Annotated[str, Path(pattern="^[0-9a-f]{64}$")], session: SessionDep
-) -> ReportStatus:
+) -> Response:
     """Whether a membership brief being prepared is ready."""
     return _status(service.status(session, digest, assessment_id=None), digest)
 

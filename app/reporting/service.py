@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from app import jobs
 from app.accounts.models import Role, User
 from app.assessments.models import Assessment
+from app.core import i18n
 from app.core.clock import utc_today
 from app.core.db import Sessions
 from app.reporting import brief, context, store
@@ -255,8 +256,6 @@ def render_one(
 def report_languages(session: Session, assessment: Assessment, default: str) -> list[str]:
     """The languages to prepare an assessment's reports in: those its country's users chose,
     those its reports were asked for in, and the default."""
-    from app.core import i18n
-
     chosen = session.scalars(
         select(User.locale)
         .where(User.country_id == assessment.country_id, User.locale.is_not(None))
