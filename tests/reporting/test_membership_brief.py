@@ -31,7 +31,13 @@ from tests.membership import (
     tokens,
     users,
 )
-from tests.reporting.report_helpers import empty_store, read_pdf, squash, stored_reports
+from tests.reporting.report_helpers import (
+    download_report,
+    empty_store,
+    read_pdf,
+    squash,
+    stored_reports,
+)
 
 SMALL_CYCLE = "2030"
 BRIEF = "/api/v1/alliance/membership-brief.pdf"
@@ -370,5 +376,10 @@ def test_an_unknown_cycle_is_not_found_and_the_aggregates_page_links_the_brief(f
     assert answer.status_code == 303, answer.text
     page = client.get(f"/alliance/aggregates?cycle={CYCLE}")
     assert page.status_code == 200
-    assert f'href="{BRIEF}?cycle={CYCLE}"' in page.text
+    # The page's link is the pages' download route: the PDF, or a page while it is prepared.
+    link = f"/alliance/membership-brief.pdf?cycle={CYCLE}"
+    assert f'href="{link}"' in page.text
     assert "Download membership brief (PDF)" in page.text
+    brief = download_report(client, link)
+    assert brief.headers["content-type"] == "application/pdf"
+    assert brief.content.startswith(b"%PDF")
