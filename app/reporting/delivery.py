@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -18,7 +19,7 @@ from app.comparisons import service as comparisons
 from app.core import i18n
 from app.core.deps import min_group
 from app.core.errors import DomainError, Invalid, NotFound
-from app.reporting import service
+from app.reporting import service, store
 from app.reporting.jobs import renderer_of
 from app.reporting.render import ReportRenderer
 from app.reporting.schemas import ReportStatus
@@ -66,6 +67,7 @@ def gather_for_download(
     user: User,
     session: Session,
     locale: str | None,
+    digest: str | None = None,
 ) -> tuple[Assessment, Gathered]:
     """Check access, gather the report and end the read (the page download uses it too)."""
     assessment = assessment_service.get_assessment(session, user=user, assessment_id=assessment_id)
@@ -75,6 +77,16 @@ def gather_for_download(
         k=min_group(request),
         assessment_id=assessment.id,
     )
+    if digest is not None:
+        # Asked again after a 202: the report that answered it is served even when edits
+        # made since then changed the data again, so a client polling while others edit
+        # gets the report it waited for (a fresh download asks for the newest data).
+        found = store.recent_version(
+            session, digest, assessment_id=assessment.id, kind=kind, locale=spec.locale
+        )
+        if found is not None:
+            session.commit()
+            return assessment, Gathered(spec, None, found)
     gathered = service.gather(session, spec, user=user, assessment=assessment)
     session.commit()  # no transaction (nor pooled connection) held while a render is awaited
     return assessment, gathered
@@ -109,6 +121,12 @@ def status_url(assessment_id: int | None, digest: str) -> str:
     return f"/api/v1/assessments/{assessment_id}/reports/status/{digest}"
 
 
+def again_url(request: Request, digest: str) -> str:
+    """The download URL to ask again with: the same, naming the report being prepared."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "digest"]
+    return f"{request.url.path}?{urlencode([*query, ('digest', digest)])}"
+
+
 def preparing_response(request: Request, outcome: Outcome, assessment_id: int | None) -> Response:
     """202: the report is being prepared; where to ask and when."""
     if outcome.state == "failed":
@@ -120,7 +138,7 @@ def preparing_response(request: Request, outcome: Outcome, assessment_id: int | 
         state="preparing",
         digest=outcome.digest,
         status_url=url,
-        download_url=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        download_url=again_url(request, outcome.digest),
         retry_after=RETRY_AFTER,
     )
     return JSONResponse(

@@ -47,7 +47,8 @@ def _render(context: jobs.JobContext, spec: ReportSpec, wanted: str | None = Non
     )
 
 
-@jobs.task(RENDER_TASK)
+# Retried: a transient database error (a lock wait on a busy SQLite) must not lose it.
+@jobs.task(RENDER_TASK, retries=2)
 def render_report(
     context: jobs.JobContext,
     *,
@@ -63,7 +64,7 @@ def render_report(
     _render(context, spec, wanted=digest)
 
 
-@jobs.task(PREPARE_TASK)
+@jobs.task(PREPARE_TASK, retries=1)
 def prepare_reports(context: jobs.JobContext, *, assessment_id: int) -> None:
     """Render an assessment's reports once it has been quiet for the prepare delay.
 

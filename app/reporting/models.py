@@ -14,6 +14,9 @@ class RenderState(StrEnum):
     QUEUED = "queued"  # asked for; a job is on its way
     RENDERING = "rendering"  # claimed by one process until expires_at
     FAILED = "failed"  # the last attempt failed; the next request tries again
+    # The data changed before the render began: the job rendered the newer data, under the
+    # digest in superseded_by, which is what this request gets.
+    SUPERSEDED = "superseded"
 
 
 class ReportFile(Base):
@@ -56,3 +59,4 @@ class ReportRender(Base):
     # A claim whose holder died is taken over once this has passed.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(200))
+    superseded_by: Mapped[str | None] = mapped_column(String(64))

@@ -62,6 +62,14 @@ LocaleQuery = Annotated[
         description="Language of the report; by default the user's, else the browser's.",
     ),
 ]
+DigestQuery = Annotated[
+    str | None,
+    Query(
+        pattern="^[0-9a-f]{64}$",
+        description="The report a 202 answer named (its download_url carries it): served "
+        "once ready even if the data changed again since",
+    ),
+]
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The report as a PDF file"},
     202: {
@@ -81,8 +89,11 @@ def _pdf(
     user: User,
     session: Session,
     locale: str | None,
+    digest: str | None,
 ) -> Response:
-    assessment, gathered = gather_for_download(kind, assessment_id, request, user, session, locale)
+    assessment, gathered = gather_for_download(
+        kind, assessment_id, request, user, session, locale, digest
+    )
     outcome = obtain(request, gathered)
     if outcome.pdf is None:
         return preparing_response(request, outcome, assessment.id)
@@ -97,9 +108,10 @@ def gap_report_pdf(
     user: CurrentUser,
     session: SessionDep,
     locale: LocaleQuery = None,
+    digest: DigestQuery = None,
 ) -> Response:
     """The gap report as a PDF: scores, key findings, ranked gaps, evidence, method."""
-    return _pdf("gap", assessment_id, request, user, session, locale)
+    return _pdf("gap", assessment_id, request, user, session, locale, digest)
 
 
 @router.get(
@@ -111,9 +123,10 @@ def action_plan_pdf(
     user: CurrentUser,
     session: SessionDep,
     locale: LocaleQuery = None,
+    digest: DigestQuery = None,
 ) -> Response:
     """The action plan as a PDF: actions by time horizon and lead agency, with a timeline."""
-    return _pdf("action-plan", assessment_id, request, user, session, locale)
+    return _pdf("action-plan", assessment_id, request, user, session, locale, digest)
 
 
 def _preview(

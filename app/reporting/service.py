@@ -157,9 +157,11 @@ def obtain(
         request_render(queue_target, spec, digest)
     found = store.wait(sessions.read, digest, wait)
     if found == "ready":
-        pdf = store.fetch(sessions.read, sessions.write, digest)
+        with sessions.read() as session:
+            answered = store.resolve(session, digest)  # newer data, if it changed meanwhile
+        pdf = store.fetch(sessions.read, sessions.write, answered)
         if pdf is not None:
-            return Outcome("ready", digest, pdf)
+            return Outcome("ready", answered, pdf)
         found = "preparing"  # pruned in between: rare, and the next look finds it again
     if found == "unknown":
         found = "preparing"  # the data changed under the job: a new look asks again
@@ -199,7 +201,7 @@ def render_one(
             assessment = load_assessment(session, spec.assessment_id)
             if assessment is None:
                 if wanted:
-                    store.forget(sessions.write, wanted)
+                    store.supersede(sessions.write, wanted, by=None)
                 return None
         gathered = gather(session, spec, assessment=assessment)
         digest = gathered.digest
@@ -208,7 +210,8 @@ def render_one(
         else:
             html = report_html(spec.kind, gathered.report, locale=spec.locale)
     if wanted and wanted != digest:
-        store.forget(sessions.write, wanted)  # what was asked for is no longer the data
+        # The data changed since it was asked for: its waiters get this newer report.
+        store.supersede(sessions.write, wanted, by=digest)
     if html is None:
         return digest
     if not store.claim(

@@ -13,6 +13,7 @@ Each function runs its own short transaction from a session factory.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import hashlib
@@ -302,21 +303,84 @@ def fail(sessions: sessionmaker[Session], digest: str, *, owner: str, error: str
     _notify()
 
 
-def forget(sessions: sessionmaker[Session], digest: str) -> None:
-    """Drop a request that can no longer be met (the data changed before it was rendered)."""
+def supersede(sessions: sessionmaker[Session], digest: str, *, by: str | None) -> None:
+    """What was asked for as digest is no longer the data: point its waiters at the newer
+    report `by` (None: the assessment is gone, nothing will come)."""
     with sessions.begin() as session:
-        session.execute(
-            delete(ReportRender).where(
-                ReportRender.digest == digest, ReportRender.state == RenderState.QUEUED
+        if by is None:
+            session.execute(delete(ReportRender).where(ReportRender.digest == digest))
+        else:
+            now = utcnow()
+            asked = session.get(ReportRender, digest)
+            session.execute(
+                update(ReportRender)
+                .where(
+                    ReportRender.digest == digest,
+                    ReportRender.state.in_([RenderState.QUEUED, RenderState.FAILED]),
+                )
+                .values(state=RenderState.SUPERSEDED, superseded_by=by, expires_at=now + QUEUED_FOR)
             )
-        )
+            # The newer report counts as asked for until its job claims it, so its waiters
+            # see "preparing" in between, not "unknown".
+            if (
+                asked is not None
+                and not is_stored(session, by)
+                and session.get(ReportRender, by) is None
+            ):
+                with contextlib.suppress(IntegrityError), session.begin_nested():
+                    session.add(
+                        ReportRender(
+                            digest=by,
+                            kind=asked.kind,
+                            locale=asked.locale,
+                            assessment_id=asked.assessment_id,
+                            state=RenderState.QUEUED,
+                            requested_at=now,
+                            expires_at=now + QUEUED_FOR,
+                        )
+                    )
     _notify()
 
 
-def state(session: Session, digest: str, *, assessment_id: int | None = None) -> str:
-    """ "ready", "preparing", "failed", or "unknown" (not stored, nobody working on it).
+def recent_version(
+    session: Session, digest: str, *, assessment_id: int | None, kind: str, locale: str
+) -> str | None:
+    """The stored report a 202 answer pointed at (digest, or what superseded it), if it is
+    of this assessment, kind and language and was rendered within the last minutes."""
+    digest = resolve(session, digest)
+    return session.scalar(
+        select(ReportFile.digest).where(
+            ReportFile.digest == digest,
+            ReportFile.assessment_id.is_(None)
+            if assessment_id is None
+            else ReportFile.assessment_id == assessment_id,
+            ReportFile.kind == kind,
+            ReportFile.locale == locale,
+            ReportFile.created_at >= utcnow() - QUEUED_FOR,
+        )
+    )
 
-    With assessment_id, only a report of that assessment counts."""
+
+def resolve(session: Session, digest: str) -> str:
+    """The digest a request for digest is answered with: itself, or the newer report that
+    superseded it (followed a few steps, as the data may have changed more than once)."""
+    for _ in range(5):
+        row = session.execute(
+            select(ReportRender.state, ReportRender.superseded_by).where(
+                ReportRender.digest == digest
+            )
+        ).first()
+        if row is None or row.state != RenderState.SUPERSEDED or not row.superseded_by:
+            return digest
+        digest = row.superseded_by
+    return digest
+
+
+def state(session: Session, digest: str, *, assessment_id: int | None = None) -> str:
+    """ "ready", "preparing", "failed", or "unknown" (not stored, nobody working on it),
+    after following supersession. With assessment_id, only a report of that assessment
+    counts."""
+    digest = resolve(session, digest)
     stored = select(ReportFile.digest).where(ReportFile.digest == digest)
     asked = select(ReportRender.state, ReportRender.expires_at).where(ReportRender.digest == digest)
     if assessment_id is not None:

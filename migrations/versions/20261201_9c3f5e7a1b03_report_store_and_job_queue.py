@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("requested_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("error", sa.String(length=200), nullable=True),
+        sa.Column("superseded_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["assessment_id"],
             ["assessments.id"],

@@ -192,7 +192,8 @@ def test_a_download_not_ready_answers_202_then_serves_the_pdf(
     assert first.status_code == 202, first.text
     assert first.headers["Retry-After"] == "2"
     body = first.json()
-    assert body["state"] == "preparing" and body["download_url"] == url
+    assert body["state"] == "preparing"
+    assert body["download_url"] == f"{url}?digest={body['digest']}"
     assert first.headers["Location"] == body["status_url"]
     assert re.fullmatch(rf"{worked.base}/reports/status/[0-9a-f]{{64}}", body["status_url"])
     # Another country cannot even ask about it.
@@ -221,8 +222,10 @@ def test_the_page_download_shows_a_refreshing_page_while_preparing(
     url = f"/assessments/{worked.assessment_id}/reports/gap.pdf"
     page = client.get(url)
     assert page.status_code == 202
-    assert page.headers["Refresh"] == "5"
-    assert '<meta http-equiv="refresh" content="5">' in page.text
+    again = re.search(r'data-download-url="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    assert re.fullmatch(rf"{url}\?digest=[0-9a-f]{{64}}", again)
+    assert page.headers["Refresh"] == f"5; url={again}"
+    assert f'<meta http-equiv="refresh" content="5; url={again}">' in page.text
     assert "The report is being prepared" in page.text
     assert "reports.js" in page.text
     pdf = download_report(client, url)

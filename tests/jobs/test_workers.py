@@ -101,6 +101,7 @@ def _download(base: str, token: str, path: str, timeout: float = 600) -> httpx.R
             assert int(answer.headers["Retry-After"]) >= 1
             status_url = answer.headers["Location"]
             assert answer.json()["status_url"] == status_url
+            path = answer.json()["download_url"]  # asks again for the report it waited for
             while time.monotonic() < deadline:
                 time.sleep(0.5)
                 state = client.get(status_url).json()["state"]

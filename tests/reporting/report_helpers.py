@@ -136,9 +136,11 @@ def download_report(client, url: str, *, headers: dict | None = None, timeout: f
         if answer.status_code != 202:
             return answer
         if answer.headers["content-type"].startswith("application/json"):
-            status_url = answer.json()["status_url"]
+            status_url, url = answer.json()["status_url"], answer.json()["download_url"]
         else:
             status_url = re.search(r'data-status-url="([^"]+)"', answer.text).group(1)
+            found = re.search(r'data-download-url="([^"]+)"', answer.text).group(1)
+            url = found.replace("&amp;", "&")
         while time.monotonic() < deadline:
             time.sleep(0.2)
             if client.get(status_url, headers=headers).json()["state"] != "preparing":

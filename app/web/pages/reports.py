@@ -19,28 +19,45 @@ from app.web.pages.common import PageUser, render
 
 router = APIRouter()
 Locale = Annotated[str | None, Query(pattern=r"^[a-z]{2,3}([_-][A-Za-z]{2})?$")]
+Digest = Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")]
 REFRESH_SECONDS = 5
 
 
 @router.get("/assessments/{assessment_id}/reports/gap.pdf")
 def gap_report_download(
-    assessment_id: Id, request: Request, user: PageUser, session: SessionDep, locale: Locale = None
+    assessment_id: Id,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    locale: Locale = None,
+    digest: Digest = None,
 ) -> Response:
-    return _download("gap", assessment_id, request, user, session, locale)
+    return _download("gap", assessment_id, request, user, session, locale, digest)
 
 
 @router.get("/assessments/{assessment_id}/reports/action-plan.pdf")
 def action_plan_download(
-    assessment_id: Id, request: Request, user: PageUser, session: SessionDep, locale: Locale = None
+    assessment_id: Id,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    locale: Locale = None,
+    digest: Digest = None,
 ) -> Response:
-    return _download("action-plan", assessment_id, request, user, session, locale)
+    return _download("action-plan", assessment_id, request, user, session, locale, digest)
 
 
 def _download(
-    kind: str, assessment_id: int, request: Request, user, session: Session, locale: str | None
+    kind: str,
+    assessment_id: int,
+    request: Request,
+    user,
+    session: Session,
+    locale: str | None,
+    digest: str | None,
 ) -> Response:
     assessment, gathered = delivery.gather_for_download(
-        kind, assessment_id, request, user, session, locale
+        kind, assessment_id, request, user, session, locale, digest
     )
     outcome = delivery.obtain(request, gathered)
     if outcome.pdf is not None:
@@ -74,7 +91,7 @@ def membership_brief_download(
 def _preparing(
     request: Request, title: str, assessment_id: int | None, outcome, *, back: str
 ) -> Response:
-    download = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    download = delivery.again_url(request, outcome.digest)
     return render(
         request,
         "report_preparing.html",
@@ -87,7 +104,7 @@ def _preparing(
             "refresh": REFRESH_SECONDS,
         },
         status_code=503 if outcome.state == "failed" else 202,
-        headers={"Refresh": str(REFRESH_SECONDS), "Retry-After": str(REFRESH_SECONDS)}
+        headers={"Refresh": f"{REFRESH_SECONDS}; url={download}", "Retry-After": "5"}
         if outcome.state != "failed"
         else {"Retry-After": "60"},
     )
