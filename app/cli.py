@@ -159,6 +159,60 @@ def serve(
     )
 
 
+@cli.command("worker")
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at once (default: GSR_REPORTS_WORKERS)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Name in the queue (default: host:pid)")] = None,
+) -> None:
+    """Run background jobs (report renders, ...) from the PostgreSQL queue, until stopped.
+
+    Start as many as the load needs, on any machine that reaches the database; the embedded
+    SQLite installation needs none (its jobs run inside `gsr serve`).
+    """
+    import logging
+    from types import SimpleNamespace
+
+    from app.core.db import make_engine, make_sessions
+    from app.jobs.queue import ProcrastinateQueue, process_name
+
+    settings = get_settings()
+    if not settings.database_url.startswith("postgresql"):
+        typer.echo(
+            "gsr worker needs PostgreSQL (GSR_DATABASE_URL=postgresql+psycopg://...); with "
+            "SQLite, `gsr serve` runs the background jobs itself.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if settings.jobs.runner != "auto":
+        typer.echo("GSR_JOBS_RUNNER=threads: `gsr serve` runs the jobs itself.", err=True)
+        raise typer.Exit(2)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    concurrency = concurrency or settings.reports.workers
+    engine = make_engine(settings.database_url, database=settings.database)
+    queue = ProcrastinateQueue(settings.database_url, max_connections=concurrency + 2)
+    state = SimpleNamespace()
+    typer.echo(f"worker {name or process_name()}: {concurrency} job(s) at once")
+    try:
+        queue.run_worker(
+            sessions=make_sessions(engine),
+            settings=settings,
+            state=state,
+            concurrency=concurrency,
+            name=name or process_name(),
+            heartbeat=settings.jobs.heartbeat,
+            stalled_after=settings.jobs.stalled_after,
+        )
+    finally:
+        renderer = getattr(state, "report_renderer", None)
+        if renderer is not None:
+            renderer.close()
+        engine.dispose()
+
+
 def main() -> None:
     cli()
 

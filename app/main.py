@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import inspect
 
 import app
+from app import jobs
 from app.accounts.router import router as accounts_router
 from app.actionplan.router import router as actionplan_router
 from app.assessments.router import router as assessments_router
@@ -23,6 +24,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessions
 from app.core.health import router as health_router
 from app.countries import service as country_service
+from app.jobs import queue as job_queue
 from app.portability.router import router as portability_router
 from app.reporting.results_router import router as results_router
 from app.reporting.router import alliance_router as alliance_reports_router
@@ -49,7 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Writing sessions, for start-up work and for tests that seed data.
         application.state.sessionmaker = application.state.sessions.write
         _prepare(application, settings)
+        application.state.jobs = job_queue.start(
+            engine, sessions=application.state.sessions, settings=settings, state=application.state
+        )
+        jobs.defer(application, "reports.sweep", key="reports.sweep", delay=1.0)
         yield
+        application.state.jobs.close()
+        jobs.detach(engine)
         renderer = getattr(application.state, "report_renderer", None)
         if renderer is not None:
             renderer.close()

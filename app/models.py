@@ -26,6 +26,7 @@ from app.core.db import Base
 from app.countries.models import Country
 from app.mail.models import OutboxMessage
 from app.portability.models import PendingImport
+from app.reporting.models import ReportFile, ReportRender
 
 __all__ = [
     "AccountLink",
@@ -46,6 +47,8 @@ __all__ = [
     "PeerConsent",
     "PendingImport",
     "RecoveryCode",
+    "ReportFile",
+    "ReportRender",
     "ReviewFlag",
     "SharingSettings",
     "Target",

@@ -3,9 +3,9 @@
 Builds a fresh SQLite database with a fully answered assessment (with a previous cycle,
 targets and a worked action plan), then measures, for each report:
 
-- download, first time: the whole API request with an empty cache (access check, report
-  data, HTML, PDF in a render worker, cache write, audit record);
-- download, cached: the same request again, answered from the cache;
+- download, first time: the whole API request with an empty report store (access check,
+  report data, digest, a render job and the wait for it, store write, audit record);
+- download, cached: the same request again, answered from the store;
 - the parts: gathering the report data, Jinja2 HTML, and the PDF in a worker;
 - the floor: WeasyPrint rendering the very same HTML in this process, with the same options.
 
@@ -32,14 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from sqlalchemy import delete
 
 from app.accounts import service as accounts
 from app.assessments import service as assessment_service
 from app.assessments.schemas import AssessmentCreate, SignOff
 from app.core import migrate
-from app.core.config import Settings
+from app.core.config import ReportSettings, Settings
 from app.main import create_app
 from app.reporting import context, pool, render, sample
+from app.reporting.models import ReportFile
 
 PASSWORD = "benchmark password 1"
 
@@ -52,11 +54,17 @@ class Sample:
     coordinator_id: int
 
 
-def prepare(directory: Path) -> Sample:
-    """A database with two cycles of a fully worked assessment, and an app serving it."""
+def prepare(directory: Path, reports: ReportSettings | None = None) -> Sample:
+    """A database with two cycles of a fully worked assessment, and an app serving it.
+
+    By default downloads wait for their render and nothing renders unasked, so a download
+    measures the whole render."""
     url = f"sqlite:///{directory / 'bench.db'}"
     migrate.upgrade(url)
-    client = TestClient(create_app(Settings(database_url=url)))
+    reports = reports or ReportSettings(download_wait=600, prepare_delay=3600)
+    # The fictional demo countries (XAA) are stored only in demo mode.
+    settings = Settings(database_url=url, reports=reports, demo_mode=True)
+    client = TestClient(create_app(settings))
     client.__enter__()
     catalogue = client.app.state.catalogue.catalogue
     with client.app.state.sessionmaker.begin() as session:
@@ -132,7 +140,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
         bench = prepare(directory)
-        renderer = render.ReportRenderer(cache_dir=directory / "cache", workers=1)
+        renderer = render.ReportRenderer(workers=1)
         bench.client.app.state.report_renderer = renderer
         headers = {"Authorization": f"Bearer {bench.token}"}
         base = f"/api/v1/assessments/{bench.assessment_id}/reports"
@@ -143,8 +151,8 @@ def main() -> None:
             return response.content
 
         def uncached(name: str) -> bytes:
-            for cached in renderer.cache.directory.glob("*.pdf"):
-                cached.unlink()
+            with bench.client.app.state.sessionmaker.begin() as session:
+                session.execute(delete(ReportFile))
             return download(name)
 
         cold = seconds(lambda: uncached("gap.pdf"))

@@ -173,7 +173,10 @@ def app_client(database: TestDatabase) -> Iterator:
     from app.core.config import Settings
     from app.main import create_app
 
-    with TestClient(create_app(Settings(database_url=database.url))) as client:
+    # Background jobs (report renders) in threads of the app, on PostgreSQL too: the tests
+    # start no `gsr worker` for it (tests/jobs covers the PostgreSQL queue with real ones).
+    settings = Settings(database_url=database.url, jobs={"runner": "threads"})
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

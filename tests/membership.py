@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts
-from app.core.config import Settings
+from app.core.config import ReportSettings, Settings
 from app.main import create_app
 from benchmarks.comparisons import Seed, api_token
 from tests.conftest import BACKENDS
@@ -80,7 +80,16 @@ def membership_client(
     The renderer is lent: it is taken back before the application stops, which would close it.
     """
     database = make_migrated_database(backend)
-    application = create_app(Settings(database_url=database.url, demo_mode=demo_mode))
+    # Downloads wait for their render (one request, one PDF); nothing renders unasked.
+    reports = ReportSettings(download_wait=300, prepare_delay=3600)
+    application = create_app(
+        Settings(
+            database_url=database.url,
+            demo_mode=demo_mode,
+            reports=reports,
+            jobs={"runner": "threads"},  # no `gsr worker` here, on PostgreSQL either
+        )
+    )
     application.state.report_renderer = renderer
     with TestClient(application) as client:
         try:

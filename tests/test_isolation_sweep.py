@@ -14,7 +14,12 @@ import re
 from typing import Any
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SAMPLE = {"capability_id": "legislation", "area_id": "policy", "cost_currency": "USD"}
+SAMPLE = {
+    "capability_id": "legislation",
+    "area_id": "policy",
+    "cost_currency": "USD",
+    "digest": "a" * 64,
+}
 MISSING_ID = 987654321
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # Valid bodies that a schema alone cannot describe, by (method, path template); none so far.

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import jobs
 from app.accounts.models import Role, User
 from app.assessments import answer_store, permissions
 from app.assessments.models import (
@@ -133,6 +134,10 @@ def _advance(
         return False
     for name, value in {"revision": row.revision, "updated_at": now, **values}.items():
         set_committed_value(assessment, name, value)
+    # Once committed, its reports are rendered in the background when the edits pause.
+    jobs.defer_after_commit(
+        session, "reports.prepare", key=f"prepare:{assessment.id}", assessment_id=assessment.id
+    )
     return True
 
 

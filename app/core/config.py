@@ -45,12 +45,47 @@ class DatabaseSettings(BaseModel):
 
 
 class ReportSettings(BaseModel):
-    """How PDF reports are rendered and cached."""
+    """How PDF reports are rendered, stored and prepared in the background."""
 
-    cache_dir: Path = PROJECT_ROOT / "var" / "cache" / "reports"
-    cache_max_files: int = Field(default=500, ge=1)
-    render_timeout: float = Field(default=60.0, gt=0)
+    render_timeout: float = Field(
+        default=60.0, gt=0, description="seconds one render may take (rendering only)"
+    )
     workers: int = Field(default=2, ge=1, le=64)
+    store_max_mb: int = Field(
+        default=512, ge=1, description="size of the stored PDFs before the least used go"
+    )
+    download_wait: float = Field(
+        default=3.0,
+        ge=0,
+        le=600,
+        description="seconds a download waits for a render under way before it answers "
+        "that the report is being prepared",
+    )
+    prepare_delay: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="seconds after an assessment's last change before its reports are "
+        "rendered in the background",
+    )
+
+
+class JobSettings(BaseModel):
+    """Background jobs: threads in the web process on SQLite, `gsr worker` on PostgreSQL."""
+
+    runner: Literal["auto", "threads"] = Field(
+        default="auto",
+        description="auto: procrastinate's queue and `gsr worker` on PostgreSQL, threads of "
+        "the web process on SQLite; threads: always in the web process (one machine)",
+    )
+    threads: int = Field(default=1, ge=1, le=16, description="job threads per web process")
+    heartbeat: float = Field(default=10.0, gt=0, le=300, description="worker heartbeat, s")
+    stalled_after: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="seconds without a heartbeat after which a worker's jobs are retried",
+    )
 
 
 class AggregateSettings(BaseModel):
@@ -111,6 +146,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = DatabaseSettings()
     reports: ReportSettings = ReportSettings()
+    jobs: JobSettings = JobSettings()
     aggregate: AggregateSettings = AggregateSettings()
     catalogue_path: Path = PROJECT_ROOT / "capabilities"
     demo_mode: bool = Field(

@@ -36,7 +36,7 @@ from app.reporting.context import (
     region_label,
     withheld_text,
 )
-from app.reporting.render import ReportKey, format_number, key_extra, language
+from app.reporting.render import format_number, language
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,18 +207,6 @@ def _counted_versions(session: Session, cycle: str | None) -> list[CatalogueVers
             session.scalars(select(CatalogueVersion).order_by(CatalogueVersion.id.desc()).limit(1))
         )
     return rows
-
-
-def membership_brief_key(data: BriefData, *, locale: str) -> ReportKey:
-    """The brief depends on its cycle, its figures, the catalogues, templates and language."""
-    return ReportKey(
-        kind="membership-brief",
-        assessment_id=0,
-        revision=0,
-        locale=locale,
-        catalogue_hash=",".join(info.content_hash for info in data.catalogues),
-        extra=key_extra(cycle=data.context.cycle, figures=data.digest),
-    )
 
 
 # ---------------------------------------------------------------- the brief

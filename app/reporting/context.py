@@ -39,7 +39,7 @@ from app.core.i18n import direction
 from app.core.i18n import gettext as _
 from app.countries.labels import INCOME_LABELS, REGION_LABELS
 from app.reporting import charts, words
-from app.reporting.render import ReportKey, fingerprint, format_number, key_extra, language
+from app.reporting.render import fingerprint, format_number, language
 from app.scoring import (
     AnswerValue,
     AssessmentScore,
@@ -409,57 +409,6 @@ class GapReport:
     strengths_scored: int = 0  # capabilities with a level
 
 
-# ---------------------------------------------------------------- cache keys
-
-
-def gap_report_key(
-    session: Session,
-    assessment: Assessment,
-    *,
-    locale: str,
-    figures: PositionFigures,
-) -> ReportKey:
-    """What the gap report depends on: this revision, the previous cycle's, and the figures
-    of the members it is set beside (which change without this assessment changing)."""
-    previous = _previous_revision(session, assessment)
-    return ReportKey(
-        kind="gap",
-        assessment_id=assessment.id,
-        revision=assessment.revision,
-        locale=locale,
-        catalogue_hash=assessment.catalogue_version.content_hash,
-        extra=key_extra(
-            previous=previous,
-            position=figures.digest,
-            plan=_plan_fingerprint(plan_service.items_of(session, assessment)),  # fund first
-        ),
-    )
-
-
-def action_plan_key(
-    session: Session, *, user: User, assessment: Assessment, locale: str, today: date
-) -> ReportKey:
-    """What the action plan depends on: the revision, the plan's content and today's date.
-
-    Editing the plan does not change the assessment's revision, so the items' content is
-    part of the key; overdue actions are counted as of today, so the date is too.
-    """
-    items = plan_service.plan_items(session, user=user, assessment_id=assessment.id)
-    return ReportKey(
-        kind="action-plan",
-        assessment_id=assessment.id,
-        revision=assessment.revision,
-        locale=locale,
-        catalogue_hash=assessment.catalogue_version.content_hash,
-        extra=key_extra(plan=_plan_fingerprint(items), today=today.isoformat()),
-    )
-
-
-def _previous_revision(session: Session, assessment: Assessment) -> tuple[int, int] | None:
-    found = _comparable_previous(session, assessment)
-    return None if found is None else (found[0], found[1])
-
-
 def _comparable_previous(
     session: Session, assessment: Assessment
 ) -> tuple[int, int, tuple[str, ...]] | None:
@@ -493,11 +442,6 @@ def _comparable_previous(
         skipped.append(row.cycle)
         previous_id = row.previous_id
     return None
-
-
-def _plan_fingerprint(items: Sequence[ActionItem]) -> str:
-    columns = [column.key for column in ActionItem.__table__.columns]
-    return fingerprint([{name: getattr(item, name) for name in columns} for item in items])
 
 
 # ---------------------------------------------------------------- gap report

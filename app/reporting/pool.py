@@ -27,7 +27,7 @@ class RenderError(RuntimeError):
 
 
 class RenderTimeout(RenderError):
-    """A render did not finish within the time limit (or no worker was free in time)."""
+    """A render did not finish within the time limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +120,12 @@ class RenderPool:
 
     def render(self, html: str) -> RenderOutput:
         """Render html to PDF in a worker; RenderTimeout past the limit, RenderError on failure."""
-        deadline = time.monotonic() + self.timeout
-        worker = self._acquire(deadline)
+        # The time limit counts the render only: waiting for a free worker is not rendering
+        # (jobs queue for workers; the wait is bounded only to never hang for good).
+        worker = self._acquire(time.monotonic() + max(600.0, 10 * self.timeout))
         healthy = False
         try:
+            deadline = time.monotonic() + self.timeout
             worker.connection.send(html)
             worker.renders += 1
             if not worker.connection.poll(max(0.0, deadline - time.monotonic())):

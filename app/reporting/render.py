@@ -1,9 +1,5 @@
 """Reports to HTML (Jinja2, autoescaped, translated) and to PDF (WeasyPrint in worker
-processes), with a disk cache keyed by what the report shows.
-
-A cached PDF is found again only when the assessment's content revision, the templates and
-code that draw the report, and the language are all the same; anything else renders anew.
-"""
+processes under a time limit). The PDFs are kept in the shared store (store.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +8,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -170,83 +164,12 @@ def report_html(kind: str, report: Any, *, locale: str, preview: bool = False) -
         )
 
 
-# ---------------------------------------------------------------- cache
-
-
-@dataclass(frozen=True, slots=True)
-class ReportKey:
-    """Everything a rendered report depends on; its digest names the cached file."""
-
-    kind: str
-    assessment_id: int
-    revision: int
-    locale: str
-    catalogue_hash: str
-    extra: tuple[tuple[str, Any], ...] = ()  # e.g. the previous cycle's revision, the plan
-
-    def digest(self) -> str:
-        payload = {
-            "kind": self.kind,
-            "assessment": self.assessment_id,
-            "revision": self.revision,
-            "locale": self.locale,
-            "catalogue": self.catalogue_hash,
-            "template": template_version(),
-            "translations": translation_version(self.locale),
-            "extra": [[name, value] for name, value in self.extra],
-        }
-        encoded = json.dumps(payload, sort_keys=True, default=str).encode()
-        return hashlib.sha256(encoded).hexdigest()
-
-
-class ReportCache:
-    """Rendered PDFs as files named by key digest; written atomically, oldest pruned."""
-
-    def __init__(self, directory: Path, *, max_files: int = 500):
-        self.directory = directory
-        self.max_files = max_files
-
-    def _path(self, digest: str) -> Path:
-        return self.directory / f"{digest}.pdf"
-
-    def get(self, digest: str) -> bytes | None:
-        try:
-            return self._path(digest).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def put(self, digest: str, pdf: bytes) -> None:
-        # The files hold confidential assessments: readable by the service's user only.
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".render-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(pdf)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self._path(digest))  # readers see the whole file or none
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-        self._prune()
-
-    def _prune(self) -> None:
-        files = list(self.directory.glob("*.pdf"))
-        if len(files) <= self.max_files:
-            return
-        files.sort(key=lambda path: path.stat().st_mtime)
-        for path in files[: len(files) - self.max_files]:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-
 # ---------------------------------------------------------------- renderer
 
 
 @dataclass
 class RenderStats:
-    """Counts since start: renders done, cache hits, asset requests refused."""
+    """Counts since start: renders done, downloads served from the store, refused assets."""
 
     renders: int = 0
     cache_hits: int = 0
@@ -255,81 +178,37 @@ class RenderStats:
 
 
 class ReportRenderer:
-    """Cached, time-limited PDF rendering for one server process."""
+    """Time-limited PDF rendering in worker processes, for one server or job process.
 
-    def __init__(
-        self,
-        *,
-        cache_dir: Path,
-        cache_max_files: int = 500,
-        timeout: float = 60.0,
-        workers: int = 2,
-    ):
-        self.cache = ReportCache(cache_dir, max_files=cache_max_files)
+    Rendered PDFs are kept in the shared store (app/reporting/store.py), not here.
+    """
+
+    def __init__(self, *, timeout: float = 60.0, workers: int = 2):
         self.pool = RenderPool(assets_root=REPORTS_DIR, size=workers, timeout=timeout)
         self.stats = RenderStats()
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._guard = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: ReportSettings) -> ReportRenderer:
-        return cls(
-            cache_dir=settings.cache_dir,
-            cache_max_files=settings.cache_max_files,
-            timeout=settings.render_timeout,
-            workers=settings.workers,
-        )
+        return cls(timeout=settings.render_timeout, workers=settings.workers)
 
-    def cached(self, key: ReportKey) -> bytes | None:
-        """The cached PDF for key, if there is one."""
-        pdf = self.cache.get(key.digest())
-        if pdf is not None:
-            with self._locks_guard:
-                self.stats.cache_hits += 1
-        return pdf
+    def render(self, html: str, *, label: str = "report") -> RenderOutput:
+        """Render html to PDF under the time limit; RenderError if it fails."""
+        output = self.pool.render(html)
+        with self._guard:
+            self.stats.renders += 1
+            self.stats.refused_requests += len(output.refused)
+            self.stats.last = output
+        if output.refused:
+            logger.warning("%s: %d asset request(s) refused", label, len(output.refused))
+        return output
 
-    def render(self, key: ReportKey, html: str) -> bytes:
-        """Render html to PDF and cache it under key; one render at a time per key."""
-        digest = key.digest()
-        with self._lock(digest):
-            # Someone may have rendered the same report while this request waited.
-            pdf = self.cache.get(digest)
-            if pdf is not None:
-                with self._locks_guard:
-                    self.stats.cache_hits += 1
-                return pdf
-            output = self.pool.render(html)
-            with self._locks_guard:
-                self.stats.renders += 1
-                self.stats.refused_requests += len(output.refused)
-                self.stats.last = output
-            if output.refused:
-                logger.warning(
-                    "%s report of assessment %s: %d asset request(s) refused",
-                    key.kind,
-                    key.assessment_id,
-                    len(output.refused),
-                )
-            self.cache.put(digest, output.pdf)
-            return output.pdf
+    def count_hit(self) -> None:
+        with self._guard:
+            self.stats.cache_hits += 1
 
     def close(self) -> None:
         self.pool.close()
-
-    @contextlib.contextmanager
-    def _lock(self, digest: str) -> Iterator[None]:
-        with self._locks_guard:
-            lock = self._locks.setdefault(digest, threading.Lock())
-        with lock:
-            yield
-        with self._locks_guard:
-            if not lock.locked():
-                self._locks.pop(digest, None)
-
-
-def key_extra(**values: Any) -> tuple[tuple[str, Any], ...]:
-    """Extra key parts in a stable order."""
-    return tuple(sorted(values.items()))
 
 
 def fingerprint(rows: list[Mapping[str, Any]]) -> str:

@@ -17,6 +17,7 @@ from app.web.pages import (
     dashboard,
     plan,
     questionnaire,
+    reports,
     results,
     sharing,
     workbook,
@@ -35,6 +36,7 @@ for pages in (
     plan,
     workbook,
     results,
+    reports,
 ):
     router.include_router(pages.router)
 

@@ -89,6 +89,10 @@ def installation(backend, request, make_database, tmp_path_factory) -> Iterator[
         "GSR_DEMO_MODE": "true",
         # What is tested is correctness under overlap, not render speed on a busy machine.
         "GSR_REPORTS_RENDER_TIMEOUT": "900",
+        # A download waits for its render (done by the server itself on SQLite, by a
+        # `gsr worker` on PostgreSQL) instead of answering 202 while it is prepared.
+        "GSR_REPORTS_DOWNLOAD_WAIT": "600",
+        "GSR_JOBS_RUNNER": "auto",
     }
     env.pop("GSR_AGGREGATE_MIN_GROUP", None)
     _gsr(env, "db", "upgrade")
@@ -118,6 +122,12 @@ def installation(backend, request, make_database, tmp_path_factory) -> Iterator[
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
+    worker = None
+    if backend == "postgresql":
+        with (log.parent / "worker.log").open("w") as out:
+            worker = subprocess.Popen(
+                [str(GSR), "worker"], env=env, cwd=PROJECT_ROOT, stdout=out, stderr=out
+            )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -131,11 +141,14 @@ def installation(backend, request, make_database, tmp_path_factory) -> Iterator[
             time.sleep(0.2)
         yield Installation(database.url, base, tokens, ids, log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in (server, worker):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _save_loop(

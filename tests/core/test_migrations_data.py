@@ -68,6 +68,8 @@ def _generated_value(column: sa.Column, batch: int, index: int) -> Any:
         return moment if kind.timezone else moment.replace(tzinfo=None)
     if isinstance(kind, sa.Date):
         return date(2026, 1 + batch, 1 + index)
+    if isinstance(kind, sa.LargeBinary):
+        return f"%PDF {column.table.name} {serial}".encode()
     if isinstance(kind, sa.JSON):
         return {"column": column.name, "batch": batch, "row": index, "items": [1, "two"]}
     if isinstance(kind, sa.String):

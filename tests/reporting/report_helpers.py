@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from pypdf import PdfReader
+from sqlalchemy import delete, select
 
 from app.accounts import service as accounts
 from app.assessments import service as assessment_service
 from app.assessments.schemas import SignOff
 from app.reporting import sample
+from app.reporting.models import ReportFile, ReportRender
 from tests.api_world import People, World, make_world
 
 
@@ -125,3 +127,47 @@ def figure_alts(reader: PdfReader) -> list[str | None]:
 
     walk(reader.trailer["/Root"]["/StructTreeRoot"])
     return found
+
+
+def empty_store(app) -> None:
+    """No stored PDF and no render asked for: every report renders anew."""
+    app.state.jobs.discard_waiting()  # e.g. the background renders after the fixtures' saves
+    app.state.jobs.wait_idle(timeout=600)
+    with app.state.sessionmaker.begin() as session:
+        session.execute(delete(ReportRender))
+        session.execute(delete(ReportFile))
+
+
+def stored_reports(app) -> list[ReportFile]:
+    """Every PDF in the report store."""
+    with app.state.sessionmaker() as session:
+        return list(session.scalars(select(ReportFile)))
+
+
+def pending_renders(app) -> list[ReportRender]:
+    """Every render asked for or under way."""
+    with app.state.sessionmaker() as session:
+        return list(session.scalars(select(ReportRender)))
+
+
+def download_report(client, url: str, *, headers: dict | None = None, timeout: float = 600):
+    """A report download as a client does it: while the answer is 202 (API: JSON with the
+    status URL; pages: the "being prepared" page), poll the status URL, then ask again."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = client.get(url, headers=headers)
+        if answer.status_code != 202:
+            return answer
+        if answer.headers["content-type"].startswith("application/json"):
+            status_url, url = answer.json()["status_url"], answer.json()["download_url"]
+        else:
+            status_url = re.search(r'data-status-url="([^"]+)"', answer.text).group(1)
+            found = re.search(r'data-download-url="([^"]+)"', answer.text).group(1)
+            url = found.replace("&amp;", "&")
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if client.get(status_url, headers=headers).json()["state"] != "preparing":
+                break
+        assert time.monotonic() < deadline, f"{url} was never prepared"

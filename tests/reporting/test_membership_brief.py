@@ -20,7 +20,7 @@ from app.accounts import service as accounts
 from app.assessments.models import Answer, Assessment
 from app.audit.models import AuditEvent
 from app.countries.models import Country
-from app.reporting.render import RenderStats, ReportCache, ReportRenderer
+from app.reporting.render import RenderStats, ReportRenderer
 from benchmarks.comparisons import Seed, seed
 from tests.membership import (
     BACKENDS,
@@ -31,7 +31,14 @@ from tests.membership import (
     tokens,
     users,
 )
-from tests.reporting.report_helpers import figure_alts, read_pdf, squash
+from tests.reporting.report_helpers import (
+    download_report,
+    empty_store,
+    figure_alts,
+    read_pdf,
+    squash,
+    stored_reports,
+)
 
 SMALL_CYCLE = "2030"
 BRIEF = "/api/v1/alliance/membership-brief.pdf"
@@ -88,7 +95,7 @@ def world(request, make_migrated_database, shared_renderer):
 @pytest.fixture
 def fresh(world, tmp_path):
     """The module's world with an empty report cache and zeroed counts."""
-    world.renderer.cache = ReportCache(tmp_path / "reports")
+    empty_store(world.client.app)
     world.renderer.stats = RenderStats()
     return world
 
@@ -166,7 +173,7 @@ def test_country_users_get_404_and_no_brief(fresh):
             }
     assert fresh.client.get(BRIEF).status_code == 401
     assert fresh.renderer.stats.renders == 0
-    assert not list(fresh.renderer.cache.directory.glob("*"))
+    assert not stored_reports(fresh.client.app)
     country_users = set()
     with fresh.client.app.state.sessionmaker() as session:
         for who in ("fra", "fra_viewer", "ken", "gha"):
@@ -370,8 +377,13 @@ def test_an_unknown_cycle_is_not_found_and_the_aggregates_page_links_the_brief(f
     assert answer.status_code == 303, answer.text
     page = client.get(f"/alliance/aggregates?cycle={CYCLE}")
     assert page.status_code == 200
-    assert f'href="{BRIEF}?cycle={CYCLE}"' in page.text
+    # The page's link is the pages' download route: the PDF, or a page while it is prepared.
+    link = f"/alliance/membership-brief.pdf?cycle={CYCLE}"
+    assert f'href="{link}"' in page.text
     assert "Download membership brief (PDF)" in page.text
+    brief = download_report(client, link)
+    assert brief.headers["content-type"] == "application/pdf"
+    assert brief.content.startswith(b"%PDF")
 
 
 def test_every_figure_of_the_brief_has_alternate_text(fresh):

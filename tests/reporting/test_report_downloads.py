@@ -10,7 +10,14 @@ import pytest
 
 from app.reporting.pool import RenderPool, RenderTimeout
 from app.reporting.render import REPORTS_DIR
-from tests.reporting.report_helpers import Worked, make_worked, read_pdf, squash
+from tests.reporting.report_helpers import (
+    Worked,
+    make_worked,
+    pending_renders,
+    read_pdf,
+    squash,
+    stored_reports,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +38,9 @@ def test_second_download_comes_from_the_cache_until_an_answer_changes(app_client
     first = world.get("coordinator", url)
     assert first.status_code == 200
     assert (renderer.stats.renders, renderer.stats.cache_hits) == (1, 0)
-    cached = list(renderer.cache.directory.glob("*.pdf"))
-    assert len(cached) == 1 and len(cached[0].stem) == 64  # named by digest, not by country
-    assert not list(renderer.cache.directory.glob(".*"))  # no half-written files left
+    stored = stored_reports(app_client.app)
+    assert len(stored) == 1 and len(stored[0].digest) == 64  # keyed by content, not by id
+    assert stored[0].content == first.content and not pending_renders(app_client.app)
 
     second = world.get("viewer", url)
     assert second.status_code == 200
@@ -141,7 +148,7 @@ def test_a_render_past_its_time_limit_fails_cleanly(renderer, worked):
         renderer.pool.timeout = 300
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "report_unavailable"
-    assert renderer.stats.renders == 0 and not list(renderer.cache.directory.glob("*"))
+    assert renderer.stats.renders == 0 and not stored_reports(worked.world.client.app)
     # The next request gets a fresh worker and its report.
     assert worked.world.get("coordinator", f"{worked.base}/reports/gap.pdf").status_code == 200
 

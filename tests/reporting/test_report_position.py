@@ -17,11 +17,17 @@ from sqlalchemy import select, update
 
 from app.assessments.models import Assessment
 from app.audit.models import AuditEvent
-from app.reporting.render import RenderStats, ReportCache, ReportRenderer
+from app.reporting.render import RenderStats, ReportRenderer
 from app.scoring import display_score
 from benchmarks.comparisons import Seed, seed
 from tests.membership import BACKENDS, CYCLE, MEMBERS, member_seeds, membership_client, tokens
-from tests.reporting.report_helpers import outline_titles, page_with, read_pdf, squash
+from tests.reporting.report_helpers import (
+    empty_store,
+    outline_titles,
+    page_with,
+    read_pdf,
+    squash,
+)
 
 SMALL_CYCLE = "2030"
 SECTION = "Your position among members"
@@ -86,7 +92,7 @@ def world(request, make_migrated_database, shared_renderer):
 @pytest.fixture
 def fresh(world, tmp_path):
     """The module's world with an empty report cache and zeroed counts."""
-    world.renderer.cache = ReportCache(tmp_path / "reports")
+    empty_store(world.client.app)
     world.renderer.stats = RenderStats()
     return world
 
