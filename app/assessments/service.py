@@ -134,11 +134,16 @@ def _advance(
         return False
     for name, value in {"revision": row.revision, "updated_at": now, **values}.items():
         set_committed_value(assessment, name, value)
-    # Once committed, its reports are rendered in the background when the edits pause.
-    jobs.defer_after_commit(
-        session, "reports.prepare", key=f"prepare:{assessment.id}", assessment_id=assessment.id
-    )
+    _prepare_reports(session, assessment.id)
     return True
+
+
+def _prepare_reports(session: Session, assessment_id: int) -> None:
+    """Once committed, the assessment's reports are rendered in the background when the
+    edits pause (every change that raises the revision calls this)."""
+    jobs.defer_after_commit(
+        session, "reports.prepare", key=f"prepare:{assessment_id}", assessment_id=assessment_id
+    )
 
 
 def _touch(session: Session, assessment: Assessment) -> None:
@@ -375,6 +380,7 @@ def save_answer(
         raise Forbidden(
             "the assessment was signed off or closed meanwhile and is read-only; nothing was saved"
         )
+    _prepare_reports(session, assessment.id)
     values = {
         "version": current.version + 1,
         "updated_by_id": user.id,

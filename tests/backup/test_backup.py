@@ -33,6 +33,7 @@ from app.core import migrate
 from app.core.config import get_settings
 from app.core.db import make_engine
 from app.models import (
+    AccountLink,
     ActionItem,
     Answer,
     AnswerChange,
@@ -45,8 +46,14 @@ from app.models import (
     Comment,
     Country,
     LoginAttempt,
+    LoginChallenge,
+    OutboxMessage,
     PeerConsent,
     PendingImport,
+    RecoveryCode,
+    ReportFile,
+    ReportRender,
+    ReviewFlag,
     SharingSettings,
     Target,
     User,
@@ -390,6 +397,61 @@ def fill_every_table(session: Session) -> None:
                 succeeded=True,
                 attempted_at=T0 + timedelta(days=380),
                 failures_before=1,
+            ),
+        ]
+    )
+    # The accounts' links and second steps, the e-mail outbox, review marks, stored reports.
+    session.add_all(
+        [
+            AccountLink(
+                user_id=contributor.id,
+                purpose="invitation",
+                token_hash="b" * 64,
+                created_at=T0,
+                expires_at=T0 + timedelta(days=7),
+            ),
+            RecoveryCode(user_id=admin.id, code_hash="c" * 64, created_at=T0),
+            LoginChallenge(
+                token_hash="d" * 64,
+                user_id=admin.id,
+                step="code",
+                created_at=T0,
+                expires_at=T0 + timedelta(minutes=10),
+            ),
+            OutboxMessage(
+                to_address="w.otieno@ict.go.ke.example",
+                subject="Your invitation",
+                text_body="Set your password: https://gsr.example/invitation",
+                created_at=T0,
+                next_attempt_at=T0,
+                sent_at=T0 + timedelta(seconds=4),
+            ),
+            ReviewFlag(
+                assessment_id=current.id,
+                capability_id="national-strategy",
+                indicator_id="strategy-funded",
+                note="المصدر غير واضح",
+                flagged_by_id=coordinator.id,
+                flagged_at=T0 + timedelta(days=370),
+            ),
+            ReportFile(
+                digest="e" * 64,
+                kind="gap",
+                locale="ar",
+                assessment_id=current.id,
+                content=b"%PDF-1.7 stored report",
+                size=22,
+                created_at=T0,
+                last_used_at=T0,
+            ),
+            ReportRender(
+                digest="f" * 64,
+                kind="action-plan",
+                locale="en",
+                assessment_id=current.id,
+                state="failed",
+                requested_at=T0,
+                expires_at=T0 + timedelta(minutes=3),
             ),
         ]
     )

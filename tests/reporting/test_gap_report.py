@@ -50,7 +50,10 @@ def test_gap_report_reads_back_complete_and_consistent(worked, renderer, app_cli
         ("Capability overview", "Each row is a capability"),
         ("Priority gaps and how to close them", "are below their targets"),
         ("Strengths", "What the country can build on"),
-        (f"Change since cycle {worked.previous_cycle}", "Capabilities that moved"),
+        (
+            f"Change since cycle {worked.previous_cycle}",
+            f"Compared with cycle {worked.previous_cycle}",
+        ),
         ("Appendix: how the scores are computed", "The maturity scale"),
     ]
     sections += [
