@@ -18,6 +18,7 @@ from benchmarks.comparisons import (
     seed,
 )
 from tests.membership import BACKENDS, membership_client
+from tests.reporting.report_helpers import quiet_jobs
 
 CYCLES = ("2040", "2041")
 
@@ -37,8 +38,8 @@ def _grow(client: TestClient, codes: list[str], rng: random.Random) -> None:
 def _counts(client: TestClient, calls: dict[str, tuple[str, str]]) -> dict[str, int]:
     counts = {}
     for name, (token, url) in calls.items():
-        # Background jobs (the start-up sweep, say) use the same engine: let them finish first.
-        client.app.state.jobs.wait_idle(timeout=120)
+        # Background jobs (the start-up sweep, say) use the same engine: none runs meanwhile.
+        quiet_jobs(client.app)
         with QueryCounter(client.app.state.engine) as counter:
             response = client.get(url, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, (name, response.text)

@@ -129,10 +129,23 @@ def figure_alts(reader: PdfReader) -> list[str | None]:
     return found
 
 
+def quiet_jobs(app, timeout: float = 600) -> None:
+    """No background job waiting or running: waiting ones are dropped (e.g. the debounced
+    preparation after the fixtures' saves), running ones finish; a job that a running one
+    defers is dropped in turn."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        app.state.jobs.discard_waiting()
+        if app.state.jobs.wait_idle(timeout=1):
+            return
+        assert time.monotonic() < deadline, "background jobs never settled"
+
+
 def empty_store(app) -> None:
     """No stored PDF and no render asked for: every report renders anew."""
-    app.state.jobs.discard_waiting()  # e.g. the background renders after the fixtures' saves
-    app.state.jobs.wait_idle(timeout=600)
+    quiet_jobs(app)
     with app.state.sessionmaker.begin() as session:
         session.execute(delete(ReportRender))
         session.execute(delete(ReportFile))
