@@ -21,6 +21,7 @@ from tests.reporting.report_helpers import (
     download_report,
     empty_store,
     make_worked,
+    quiet_jobs,
     read_pdf,
     squash,
     stored_reports,
@@ -73,6 +74,7 @@ def test_a_failing_job_is_tried_again_up_to_its_retries(queue):
 
 def test_a_job_deferred_after_commit_waits_for_the_commit(app_client):
     app = app_client.app
+    quiet_jobs(app)  # earlier tests' background preparation out of the way
     CALLS.clear()
     CALLED.clear()
     with app.state.sessionmaker() as session:
